@@ -1,0 +1,5 @@
+"""``python -m cstosim`` is the same as the ``cstosim`` command."""
+
+from cstosim.cli import main
+
+main()
