@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,7 +36,14 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(files: tuple[Path, ...]) -> None:
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a value before checking, e.g. --set parameters.alignment_noise=0.02.",
+)
+def validate(files: tuple[Path, ...], sets: tuple[str, ...]) -> None:
     """Check scenario FILES; print "ok" per valid file or every problem found.
 
     Each problem is printed as file:line:column: field.path: message. Exits 0 when every file
@@ -44,11 +52,15 @@ def validate(files: tuple[Path, ...]) -> None:
     failed = False
     for file in files:
         try:
-            load_scenario(file)
+            load_scenario(file, sets)
         except ScenarioError as exc:
             failed = True
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
+        except Exception as exc:  # never a traceback: a bug in the checker is still one line
+            failed = True
+            message = f"{file}:1:1: internal error while checking ({type(exc).__name__}: {exc})"
+            click.echo(message.replace("\n", " "), err=True)
         else:
             click.echo(f"{file}: ok")
     if failed:
@@ -60,3 +72,462 @@ def validate(files: tuple[Path, ...]) -> None:
 def schema(indent: int) -> None:
     """Print the JSON Schema of scenario files (for editors and standard validators)."""
     click.echo(json.dumps(json_schema(), indent=indent))
+
+
+# --------------------------------------------------------------------------------------------
+# run, plot, compare (ensembles, results folders and figures; see results/README.md)
+# --------------------------------------------------------------------------------------------
+
+EXIT_INTERRUPTED = 130
+_FORMATS = ("png", "svg", "pdf")
+
+
+def _run_options(func: Any) -> Any:
+    """Options shared by ``run`` and ``compare``."""
+    from cstosim.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED
+
+    options = [
+        click.option(
+            "-n",
+            "--replicates",
+            type=click.IntRange(min=1),
+            default=None,
+            help=f"Number of replicates (Monte Carlo runs) [default: {DEFAULT_REPLICATES}].",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=None,
+            help=f"Root seed; replicate k uses SeedSequence(seed).spawn(k+1)[k], so it "
+            f"is the same for any --replicates and --jobs [default: "
+            f"{DEFAULT_SEED}].",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Worker processes [default: all cores]. Results do not depend on it.",
+        ),
+        click.option(
+            "--until",
+            metavar="YYYY-MM",
+            default=None,
+            help="Project past the calendar end to this month (no events after the last one).",
+        ),
+        click.option(
+            "-o",
+            "--out",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Output folder [default: results/<scenario-name>/<UTC timestamp>/].",
+        ),
+        click.option(
+            "--set",
+            "sets",
+            multiple=True,
+            metavar="PATH=VALUE",
+            help="Override a scenario value, validated like the file; repeatable, "
+            "e.g. --set members.ALP.exit_cost=0.6.",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Replace the output folder if it exists (only a results folder).",
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            help="No progress bar and no table; print only the output folder.",
+        ),
+        click.option("--no-plot", is_flag=True, help="Do not draw the figures."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(_FORMATS),
+            default="png",
+            show_default=True,
+            help="Figure file format.",
+        ),
+        click.option("--debug", is_flag=True, help="Show the full traceback on failure."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _guard(debug: bool, action: Any) -> Any:
+    """Run ``action``; map errors to exit codes (2 bad input, 1 failure, 130 interrupted)."""
+    from cstosim.compare import CompareError
+    from cstosim.ensemble import InputError
+    from cstosim.results import OutputExistsError, ResultsError
+
+    try:
+        return action()
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (InputError, OutputExistsError, ResultsError, CompareError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        click.echo("interrupted: no results folder was written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        if debug:
+            raise
+        message = f"error: {type(exc).__name__}: {exc}".replace("\n", " ")
+        click.echo(f"{message} (run with --debug for the traceback)", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+def _default_out(*names: str) -> Path:
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = Path("results", *names, stamp)
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{stamp}-{n}")
+    return out
+
+
+def _request(
+    replicates: int | None,
+    seed: int | None,
+    jobs: int | None,
+    until: str | None,
+    fmt: str,
+    no_plot: bool,
+    quiet: bool,
+    file: Path | None,
+    sets: Any,
+) -> Any:
+    from cstosim.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED, RunRequest, default_jobs
+
+    return RunRequest(
+        replicates=replicates if replicates is not None else DEFAULT_REPLICATES,
+        seed=seed if seed is not None else DEFAULT_SEED,
+        jobs=jobs if jobs is not None else default_jobs(),
+        until=until,
+        figure_format=None if no_plot else fmt,
+        quiet=quiet,
+        command=["cstosim", *sys.argv[1:]],
+        scenario_file=str(file) if file is not None else None,
+        sets=list(sets),
+    )
+
+
+def _load_for_run(file: Path, sets: Any, until: str | None) -> Any:
+    from cstosim.ensemble import check_until
+
+    scenario = load_scenario(file, sets)
+    check_until(scenario, until)
+    return scenario
+
+
+def _print_run_table(folder: Path) -> None:
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from cstosim.results import SUMMARY, final_table
+
+    summary = pd.read_csv(
+        folder / SUMMARY, parse_dates=["date"], keep_default_na=False, na_values={"value": [""]}
+    )
+    summary["member"] = summary["member"].replace("", pd.NA)
+    final = final_table(summary)
+    when = final["date"].strftime("%Y-%m")
+    console = Console()
+    cohesion = Table(title=f"Cohesion in {when} across replicates", title_justify="left")
+    stats = ("q05", "q25", "median", "q75", "q95")
+    for name in stats:
+        cohesion.add_column(name, justify="right")
+    cohesion.add_row(*(f"{final['cohesion'].get(s, float('nan')):.3f}" for s in stats))
+    console.print(cohesion)
+    members = Table(title=f"Probability of each member's state in {when}", title_justify="left")
+    for name in ("member", "disengaged", "frozen", "exited", "ever exited"):
+        members.add_column(name, justify="left" if name == "member" else "right")
+    for code, p in final["members"].items():
+        members.add_row(
+            code,
+            *(
+                f"{p.get(k, 0.0):.2f}"
+                for k in ("p_disengaged", "p_frozen", "p_exited", "p_ever_exited")
+            ),
+        )
+    console.print(members)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@_run_options
+def run(
+    scenario: Path,
+    replicates: int | None,
+    seed: int | None,
+    jobs: int | None,
+    until: str | None,
+    out: Path | None,
+    sets: tuple[str, ...],
+    force: bool,
+    quiet: bool,
+    no_plot: bool,
+    fmt: str,
+    debug: bool,
+) -> None:
+    """Run SCENARIO as a Monte Carlo ensemble and write a results folder.
+
+    \b
+    The folder (written completely or not at all) holds:
+      manifest.json           versions, git commit, seeds, command line, times, hashes
+      scenario.resolved.yaml  the scenario after extends, overrides and --set
+      model.parquet           one row per replicate and month: cohesion and other metrics
+      members.parquet         one row per replicate, month and member
+      events.parquet          one row per replicate and event (scenario and endogenous)
+      summary.csv             per month: quantiles of each metric, state probabilities
+      figures/                cohesion, alignment, engagement, exit (see `cstosim plot`)
+    Every column is described in results/README.md. At the end a table shows the final
+    cohesion quantiles and each member's probability of being disengaged, frozen or exited.
+
+    Exit codes: 0 success; 2 bad input (scenario errors, missing file, bad --set or --until,
+    existing output folder); 1 failure while running; 130 interrupted (nothing written).
+    """
+
+    def action() -> None:
+        from cstosim.ensemble import run_to_folder
+        from cstosim.results import check_target
+
+        loaded = _load_for_run(scenario, sets, until)
+        target = out if out is not None else _default_out(loaded.name)
+        check_target(target, force)
+        request = _request(replicates, seed, jobs, until, fmt, no_plot, quiet, scenario, sets)
+        run_to_folder(target, loaded, request, force)
+        if not quiet:
+            _print_run_table(target)
+            click.echo(f"results: {target}")
+        else:
+            click.echo(str(target))
+
+    _guard(debug, action)
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_FORMATS),
+    default="png",
+    show_default=True,
+    help="Figure file format.",
+)
+@click.option("--debug", is_flag=True, help="Show the full traceback on failure.")
+def plot(results_dir: Path, fmt: str, debug: bool) -> None:
+    """Draw the figures of RESULTS_DIR (a folder written by `cstosim run`) from saved results.
+
+    \b
+    Writes into RESULTS_DIR/figures/:
+      cohesion.FMT    median cohesion with 50 % and 90 % bands; scenario events (solid) and
+                      observations (dashed) marked and labelled; caption with seed and replicates
+      alignment.FMT   each member's alignment, median with bands (small multiples)
+      engagement.FMT  each member's engagement-state probabilities over time (stacked areas)
+      exit.FMT        cumulative probability of exit and of freezing per member
+    """
+
+    def action() -> None:
+        from cstosim.plots import plot_results
+
+        for path in plot_results(results_dir, fmt):
+            click.echo(str(path))
+
+    _guard(debug, action)
+
+
+@main.command()
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@_run_options
+@click.option(
+    "--set-a",
+    "sets_a",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a value in scenario A only (repeatable).",
+)
+@click.option(
+    "--set-b",
+    "sets_b",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a value in scenario B only (repeatable).",
+)
+def compare(
+    a: Path,
+    b: Path,
+    replicates: int | None,
+    seed: int | None,
+    jobs: int | None,
+    until: str | None,
+    out: Path | None,
+    sets: tuple[str, ...],
+    force: bool,
+    quiet: bool,
+    no_plot: bool,
+    fmt: str,
+    debug: bool,
+    sets_a: tuple[str, ...],
+    sets_b: tuple[str, ...],
+) -> None:
+    """Compare B against A with common random numbers (paired replicates).
+
+    A and B are scenario files (both are run with the same seed per replicate) or results
+    folders of `cstosim run` made with equal --seed and --replicates (an error otherwise); a
+    scenario file next to a results folder is run with that folder's seed, replicates and
+    --until unless given. Example: cstosim compare scenarios/csto-2022-2023.yaml
+    scenarios/csto-cf-armenia-answered.yaml
+
+    \b
+    The comparison folder [default: results/compare/<A>-vs-<B>/<UTC timestamp>/] holds:
+      manifest.json     provenance of both sides and of this command
+      difference.csv    per month, quantiles of the paired difference B − A of every metric
+      members.csv       each member's probability of having exited / frozen, in A and in B
+      figures/          difference (cohesion B − A with bands), members (exit and freeze)
+      a/, b/            the two results folders, when the scenarios were run here
+    A table shows the final paired difference and each member's probabilities.
+    Exit codes as for `cstosim run`.
+    """
+
+    def action() -> None:
+        _compare(
+            a,
+            b,
+            replicates,
+            seed,
+            jobs,
+            until,
+            out,
+            sets,
+            force,
+            quiet,
+            no_plot,
+            fmt,
+            sets_a,
+            sets_b,
+        )
+
+    _guard(debug, action)
+
+
+def _compare(
+    a: Path,
+    b: Path,
+    replicates: int | None,
+    seed: int | None,
+    jobs: int | None,
+    until: str | None,
+    out: Path | None,
+    sets: tuple[str, ...],
+    force: bool,
+    quiet: bool,
+    no_plot: bool,
+    fmt: str,
+    sets_a: tuple[str, ...],
+    sets_b: tuple[str, ...],
+) -> None:
+    import dataclasses
+
+    from cstosim.compare import compare_results, plot_comparison, write_comparison
+    from cstosim.ensemble import InputError, produce
+    from cstosim.results import (
+        check_target,
+        read_manifest,
+        read_results,
+        staged_folder,
+        utc_now,
+    )
+
+    started = utc_now()
+    sides: list[tuple[str, Path, tuple[str, ...]]] = [
+        ("a", a, (*sets, *sets_a)),
+        ("b", b, (*sets, *sets_b)),
+    ]
+    folders = {name: path for name, path, _ in sides if path.is_dir()}
+    for name, path, extra in sides:
+        if path.is_dir() and extra:
+            raise InputError(f"--set cannot change results folder {path} ({name.upper()})")
+    # a scenario next to a results folder takes that folder's seed, replicates and until
+    if folders:
+        manifest = read_manifest(next(iter(folders.values())))
+        replicates = replicates if replicates is not None else manifest.get("replicates")
+        seed = seed if seed is not None else manifest.get("root_seed")
+        until = until if until is not None else manifest.get("until")
+    scenarios = {
+        name: _load_for_run(path, extra, until)
+        for name, path, extra in sides
+        if name not in folders
+    }
+    names = [
+        scenarios[n].name if n in scenarios else read_manifest(folders[n]).get("scenario_name", n)
+        for n in ("a", "b")
+    ]
+    target = out if out is not None else _default_out("compare", f"{names[0]}-vs-{names[1]}")
+    check_target(target, force)
+    with staged_folder(target, force) as tmp:
+        results = {}
+        for name, path, extra in sides:
+            if name in folders:
+                results[name] = read_results(path)
+                continue
+            request = _request(replicates, seed, jobs, until, fmt, no_plot, quiet, path, extra)
+            request = dataclasses.replace(request, label=f"{name.upper()}: {path.name}")
+            (tmp / name).mkdir()
+            produce(tmp / name, scenarios[name], request)
+            results[name] = read_results(tmp / name)
+        comparison = compare_results(results["a"], results["b"])
+        write_comparison(tmp, comparison, ["cstosim", *sys.argv[1:]], started)
+        if not no_plot:
+            plot_comparison(tmp, comparison, fmt)
+    if quiet:
+        click.echo(str(target))
+        return
+    _print_compare_table(comparison, names)
+    click.echo(f"comparison: {target}")
+
+
+def _print_compare_table(comparison: Any, names: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from cstosim.compare import final_rows
+
+    final = final_rows(comparison)
+    when = final["date"].strftime("%Y-%m")
+    d = final["difference"]
+    console = Console()
+    top = Table(title=f"Cohesion in {when}: A = {names[0]}, B = {names[1]}", title_justify="left")
+    for name in ("median A", "median B", "paired B − A: median", "q05", "q95"):
+        top.add_column(name, justify="right")
+    top.add_row(
+        f"{final['a']:.3f}",
+        f"{final['b']:.3f}",
+        f"{d['median']:+.3f}",
+        f"{d['q05']:+.3f}",
+        f"{d['q95']:+.3f}",
+    )
+    console.print(top)
+    table = Table(title=f"Probability by {when} (A → B)", title_justify="left")
+    for name in ("member", "exited A", "exited B", "frozen/exited A", "frozen/exited B"):
+        table.add_column(name, justify="left" if name == "member" else "right")
+    m = comparison.members
+    for code in dict.fromkeys(m["member"]):
+        rows = m[m["member"] == code].set_index("state")
+        cells = []
+        for state in ("exited", "frozen or exited"):
+            cells += [f"{rows.loc[state, 'p_a']:.2f}", f"{rows.loc[state, 'p_b']:.2f}"]
+        table.add_row(str(code), *cells)
+    console.print(table)

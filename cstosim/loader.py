@@ -9,22 +9,46 @@ resolved data and then
 * edits the timeline by id: ``remove_events: [id, ...]``, ``patch_events: {id: {field: value}}``,
   ``add_events: [event, ...]`` (and the same three keys for ``observations``).
 
-Every problem found is reported, each as ``file:line:column: field.path: message``.
+Every problem found is reported, each as ``file:line:column: field.path: message``: problems
+in the ``extends`` edits, ``--set`` values, field errors and cross-references (unknown ids, dates
+outside the calendar) together. Only problems that leave nothing to check stop early: unreadable
+files, YAML syntax errors, a missing parent file, a cycle of ``extends``.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import types
 import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cstosim.scenario import Scenario, cross_check
-from cstosim.yamlio import Location, Path_, Problem, ScenarioError, format_path, load_located
+from cstosim.parameters import Parameters
+from cstosim.scenario import (
+    EVENT_TYPES,
+    Actor,
+    ActorKind,
+    Calendar,
+    Event,
+    Member,
+    Observation,
+    Scenario,
+    Source,
+    cross_check,
+)
+from cstosim.yamlio import (
+    Location,
+    Path_,
+    Problem,
+    ScenarioError,
+    format_path,
+    load_located,
+    parse_located,
+)
 
 Locations = dict[Path_, Location]
 
@@ -37,46 +61,74 @@ def load_scenario(path: str | Path, sets: Iterable[str] = ()) -> Scenario:
 
     Raises :class:`~cstosim.yamlio.ScenarioError` listing every problem found.
     """
-    data, locs = resolve(Path(path))
+    data, locs, problems = _resolve(Path(path), ())
     if sets:
-        data, locs = apply_sets(data, locs, list(sets))
-    return validate(data, locs, fallback=Location(str(path), 1, 1))
+        data, locs, set_problems = _apply_sets(data, locs, list(sets))
+        problems += set_problems
+    try:
+        scenario = validate(data, locs, fallback=Location(str(path), 1, 1))
+    except ScenarioError as exc:
+        problems += exc.problems
+    if problems:
+        files = list(dict.fromkeys(p.location.file for p in problems))
+        problems.sort(
+            key=lambda p: (files.index(p.location.file), p.location.line, p.location.column)
+        )
+        raise ScenarioError(_unique(problems))
+    return scenario
 
 
-def resolve(path: Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Locations]:
-    """Read ``path`` and its ``extends`` ancestors into one plain data tree with locations."""
-    resolved_path = path.resolve()
-    if resolved_path in _chain:
-        cycle = " -> ".join(str(p) for p in (*_chain, resolved_path))
-        raise ScenarioError([Problem(Location(str(path), 1, 1), "extends", f"cycle: {cycle}")])
+def resolve(path: Path) -> tuple[dict[str, Any], Locations]:
+    """Read ``path`` and its ``extends`` ancestors into one plain data tree with locations.
+
+    Raises :class:`~cstosim.yamlio.ScenarioError` if a file cannot be read or an edit is invalid.
+    """
+    data, locs, problems = _resolve(path, ())
+    if problems:
+        raise ScenarioError(problems)
+    return data, locs
+
+
+def _resolve(
+    path: Path, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], Locations, list[Problem]]:
+    """Resolve ``path``; fatal problems raise, the others are returned with the data."""
     data, locs = load_located(path)
     if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value ({data!r:.40})"
         raise ScenarioError(
-            [Problem(locs.get((), Location(str(path), 1, 1)), "", "expected a mapping of fields")]
+            [Problem(locs[()], "", f"expected a mapping of scenario fields, found {kind}")]
         )
     if "extends" not in data:
-        stray = [k for k in _EDIT_KEYS if k in data]
-        if stray:
-            raise ScenarioError(
-                [Problem(locs[(k,)], k, "only a file with `extends` may edit a timeline by id")
-                 for k in stray]
-            )
-        return data, locs
+        problems = [
+            Problem(locs[(k,)], k, "only a file with `extends` may edit a timeline by id")
+            for k in _EDIT_KEYS
+            if k in data
+        ]
+        for key in _EDIT_KEYS:
+            data.pop(key, None)
+        return data, locs, problems
+    here = locs[("extends",)]
     parent_ref = data.pop("extends")
-    if not isinstance(parent_ref, str):
-        raise ScenarioError([Problem(locs[("extends",)], "extends", "expected a file path")])
+    if not isinstance(parent_ref, str) or not parent_ref.strip():
+        raise ScenarioError([Problem(here, "extends", "expected the path of a parent YAML file")])
     parent_path = path.parent / parent_ref
-    if not parent_path.exists():
-        raise ScenarioError(
-            [Problem(locs[("extends",)], "extends", f"file not found: {parent_path}")]
-        )
-    base, base_locs = resolve(parent_path, (*_chain, resolved_path))
-    return _apply_child(base, base_locs, data, locs)
+    own = (*chain, path.resolve())
+    if parent_path.resolve() in own:
+        cycle = " -> ".join(str(p) for p in (*own, parent_path.resolve()))
+        raise ScenarioError([Problem(here, "extends", f"cycle of extends: {cycle}")])
+    if not parent_path.is_file():
+        what = "is a directory" if parent_path.is_dir() else "file not found"
+        message = f"{what}: {parent_path} (a path relative to this file, expected a YAML file)"
+        raise ScenarioError([Problem(here, "extends", message)])
+    base, base_locs, problems = _resolve(parent_path, own)
+    out, out_locs, child_problems = _apply_child(base, base_locs, data, locs)
+    return out, out_locs, problems + child_problems
 
 
 def _apply_child(
     base: dict[str, Any], base_locs: Locations, child: dict[str, Any], locs: Locations
-) -> tuple[dict[str, Any], Locations]:
+) -> tuple[dict[str, Any], Locations, list[Problem]]:
     out = copy.deepcopy(base)
     out_locs = dict(base_locs)
     problems: list[Problem] = []
@@ -84,24 +136,29 @@ def _apply_child(
         if key in _EDIT_KEYS:
             continue
         if key in _TIMELINES:
-            problems.append(Problem(locs[(key,)], key, f"a file with `extends` edits `{key}` "
-                                    f"with remove_{key}, patch_{key} and add_{key}"))
+            problems.append(
+                Problem(
+                    locs[(key,)],
+                    key,
+                    f"a file with `extends` edits `{key}` "
+                    f"with remove_{key}, patch_{key} and add_{key}",
+                )
+            )
             continue
         _merge(out, out_locs, (key,), value, locs)
     for timeline in _TIMELINES:
         problems += _edit_timeline(out, out_locs, timeline, child, locs)
-    if problems:
-        raise ScenarioError(problems)
-    return out, out_locs
+    return out, out_locs, problems
 
 
-def _merge(target: dict[str, Any], target_locs: Locations, path: Path_, value: Any,
-           locs: Locations) -> None:
+def _merge(
+    target: dict[str, Any], target_locs: Locations, path: Path_, value: Any, locs: Locations
+) -> None:
     """Deep-merge ``value`` (from the child, at ``path``) into ``target``."""
-    key = path[-1]
+    key = str(path[-1])
     parent = target
     for part in path[:-1]:
-        parent = parent[part]
+        parent = parent[str(part)]
     target_locs[path] = locs[path]
     if isinstance(value, dict) and isinstance(parent.get(key), dict):
         for sub in value:
@@ -112,24 +169,37 @@ def _merge(target: dict[str, Any], target_locs: Locations, path: Path_, value: A
     _copy_prefix(locs, path, target_locs, path)
 
 
-def _edit_timeline(out: dict[str, Any], out_locs: Locations, timeline: str,
-                   child: dict[str, Any], locs: Locations) -> list[Problem]:
+def _edit_timeline(
+    out: dict[str, Any], out_locs: Locations, timeline: str, child: dict[str, Any], locs: Locations
+) -> list[Problem]:
     problems: list[Problem] = []
-    old: list[Any] = out.get(timeline, []) or []
+    remove_key, patch_key, add_key = (f"remove_{timeline}", f"patch_{timeline}", f"add_{timeline}")
+    old: Any = out.get(timeline) or []
+    if not isinstance(old, list):
+        return [
+            Problem(locs[(k,)], k, f"cannot edit `{timeline}`: in the parent it is not a list")
+            for k in (remove_key, patch_key, add_key)
+            if k in child
+        ]
     entries: list[tuple[Any, Locations, Path_]] = []  # (data, source locations, source prefix)
+    old_locs = dict(out_locs)  # out_locs is rewritten below
     for i, entry in enumerate(old):
-        entries.append((entry, out_locs, (timeline, i)))
+        entries.append((entry, old_locs, (timeline, i)))
     ids = [e.get("id") if isinstance(e, dict) else None for e, _, _ in entries]
 
-    remove_key, patch_key, add_key = (f"remove_{timeline}", f"patch_{timeline}", f"add_{timeline}")
     removals = child.get(remove_key) or []
     if not isinstance(removals, list):
         problems.append(Problem(locs[(remove_key,)], remove_key, "expected a list of ids"))
         removals = []
     for j, rid in enumerate(removals):
         if rid not in ids:
-            problems.append(Problem(locs[(remove_key, j)], f"{remove_key}[{j}]",
-                                    f"no entry with id {rid!r} to remove; known: {_ids(ids)}"))
+            problems.append(
+                Problem(
+                    locs[(remove_key, j)],
+                    f"{remove_key}[{j}]",
+                    f"no entry with id {rid!r} to remove; known: {_ids(ids)}",
+                )
+            )
     patches = child.get(patch_key) or {}
     if not isinstance(patches, dict):
         problems.append(Problem(locs[(patch_key,)], patch_key, "expected a mapping id -> fields"))
@@ -137,12 +207,22 @@ def _edit_timeline(out: dict[str, Any], out_locs: Locations, timeline: str,
     patched: dict[str, tuple[Any, Locations, Path_]] = {}
     for pid, fields in patches.items():
         if pid not in ids:
-            problems.append(Problem(locs[(patch_key, pid)], f"{patch_key}.{pid}",
-                                    f"no entry with id {pid!r} to patch; known: {_ids(ids)}"))
+            problems.append(
+                Problem(
+                    locs[(patch_key, pid)],
+                    f"{patch_key}.{pid}",
+                    f"no entry with id {pid!r} to patch; known: {_ids(ids)}",
+                )
+            )
             continue
         if not isinstance(fields, dict):
-            problems.append(Problem(locs[(patch_key, pid)], f"{patch_key}.{pid}",
-                                    "expected a mapping of fields to change"))
+            problems.append(
+                Problem(
+                    locs[(patch_key, pid)],
+                    f"{patch_key}.{pid}",
+                    "expected a mapping of fields to change",
+                )
+            )
             continue
         index = ids.index(pid)
         entry, src_locs, prefix = entries[index]
@@ -164,14 +244,18 @@ def _edit_timeline(out: dict[str, Any], out_locs: Locations, timeline: str,
     for (entry, src_locs, prefix), eid in zip(entries, ids, strict=True):
         if eid in removals:
             continue
-        result.append(patched.get(eid, (entry, src_locs, prefix)) if isinstance(eid, str) else
-                      (entry, src_locs, prefix))
+        result.append(
+            patched.get(eid, (entry, src_locs, prefix))
+            if isinstance(eid, str)
+            else (entry, src_locs, prefix)
+        )
     for j, entry in enumerate(adds):
         result.append((entry, locs, (add_key, j)))
 
+    anchor = out_locs.get((timeline,)) or locs.get((add_key,))
     _drop_prefix(out_locs, (timeline,))
-    if timeline in out or result:
-        out_locs[(timeline,)] = out_locs.get((timeline,), locs.get((add_key,), Location("?", 1, 1)))
+    if anchor is not None:
+        out_locs[(timeline,)] = anchor
     out[timeline] = [copy.deepcopy(e) for e, _, _ in result]
     for k, (_, src_locs, prefix) in enumerate(result):
         _copy_prefix(src_locs, prefix, out_locs, (timeline, k))
@@ -200,51 +284,86 @@ def _copy_prefix(src: Locations, src_prefix: Path_, dst: Locations, dst_prefix: 
 # --------------------------------------------------------------------------------------------
 
 
-def apply_sets(data: dict[str, Any], locs: Locations, sets: list[str]
-               ) -> tuple[dict[str, Any], Locations]:
-    """Apply ``path=value`` overrides (value parsed as a YAML scalar) to resolved data."""
-    from ruamel.yaml import YAML
+def apply_sets(
+    data: dict[str, Any], locs: Locations, sets: list[str]
+) -> tuple[dict[str, Any], Locations]:
+    """Apply ``path=value`` overrides to resolved data; raise if any of them is malformed.
 
+    ``path`` is dotted (``parameters.alignment_noise``, ``members.ARM.dependence``); inside
+    ``events`` and ``observations`` an entry is named by its id or its 0-based index
+    (``events.arm-call-2022.severity``). ``value`` is read as YAML (``0.3``, ``true``, ``[ARM]``,
+    ``2022-05`` stays text). Problems are located at ``--set:N:1``, N counting the ``--set``
+    options from 1.
+    """
+    out, out_locs, problems = _apply_sets(data, locs, sets)
+    if problems:
+        raise ScenarioError(problems)
+    return out, out_locs
+
+
+def _apply_sets(
+    data: dict[str, Any], locs: Locations, sets: list[str]
+) -> tuple[dict[str, Any], Locations, list[Problem]]:
     out = copy.deepcopy(data)
     out_locs = dict(locs)
     problems: list[Problem] = []
     for n, item in enumerate(sets, start=1):
         where = Location("--set", n, 1)
-        if "=" not in item:
-            problems.append(Problem(where, item, "expected path=value, e.g. "
-                                    "parameters.alignment_noise=0.02"))
+        dotted, eq, raw = item.partition("=")
+        dotted = dotted.strip()
+        parts = dotted.split(".")
+        if not eq or not all(parts):
+            message = "expected path=value, e.g. parameters.alignment_noise=0.02"
+            problems.append(Problem(where, dotted, message))
             continue
-        dotted, raw = item.split("=", 1)
-        parts = dotted.strip().split(".")
+        path: list[str | int] = []
         node: Any = out
-        ok = True
-        for depth, part in enumerate(parts[:-1]):
-            if not isinstance(node, dict):
-                ok = False
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            key, problem = _set_step(node, part, creating=last or [*path, part] == ["parameters"])
+            if problem is not None:
+                problems.append(Problem(where, format_path((*path, part)), problem))
                 break
-            if part not in node:
-                if depth == 0 and part == "parameters":
-                    node[part] = {}
-                else:
-                    known = ", ".join(sorted(node)) or "(none)"
-                    problems.append(Problem(where, dotted, f"no {part!r} here; known: {known}"))
-                    ok = False
-                    break
-            node = node[part]
-        if not ok:
-            continue
-        if not isinstance(node, dict):
-            problems.append(Problem(where, dotted, "this path does not lead to a field"))
-            continue
-        try:
-            value = YAML(typ="safe", pure=True).load(raw)
-        except Exception:
-            value = raw
-        node[parts[-1]] = value
-        out_locs[tuple(parts)] = where
-    if problems:
-        raise ScenarioError(problems)
-    return out, out_locs
+            path.append(key)
+            if not last:
+                if isinstance(node, dict) and key not in node:  # only `parameters` may be new
+                    node[key] = {}
+                node = node[key]
+        else:
+            value, value_locs = _parse_value(raw)
+            node[path[-1]] = value
+            _drop_prefix(out_locs, tuple(path))
+            for sub in value_locs:
+                out_locs[(*path, *sub)] = where
+    return out, out_locs, problems
+
+
+def _set_step(node: Any, part: str, creating: bool) -> tuple[str | int, str | None]:
+    """The key or index that ``part`` names in ``node``, or a message saying what was expected."""
+    if isinstance(node, list):
+        ids = [e.get("id") if isinstance(e, dict) else None for e in node]
+        if part in ids:
+            return ids.index(part), None
+        if part.isdigit() and int(part) < len(node):
+            return int(part), None
+        return part, f"no entry {part!r}; expected an index below {len(node)} or an id: {_ids(ids)}"
+    if not isinstance(node, dict):
+        return part, f"cannot go into a {type(node).__name__} value"
+    if part in node or (creating and part != ""):
+        return part, None
+    return part, f"no {part!r} here; known: {', '.join(sorted(map(str, node))) or '(none)'}"
+
+
+def _parse_value(raw: str) -> tuple[Any, Locations]:
+    if not raw.strip():
+        return None, {(): Location("--set", 1, 1)}
+    try:
+        value, locs = parse_located(raw, "--set")
+    except ScenarioError:
+        return raw, {(): Location("--set", 1, 1)}
+    if isinstance(value, dict | list) and raw.strip()[:1] not in ("{", "["):
+        return raw, {(): Location("--set", 1, 1)}  # `title=A: b` is text, not a mapping
+    return value, locs
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,19 +372,161 @@ def apply_sets(data: dict[str, Any], locs: Locations, sets: list[str]
 
 
 def validate(data: Any, locs: Locations, fallback: Location) -> Scenario:
-    """Validate resolved data; map every pydantic and cross-reference error to a location."""
+    """Validate resolved data; map every pydantic and cross-reference error to a location.
+
+    When some fields are invalid, the cross-references (unknown ids, dates outside the calendar,
+    duplicate ids) are still checked on the parts that are valid on their own, so one run
+    reports both kinds of problem. An event or observation with a field error of its own is
+    cross-checked only once that error is fixed.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(fallback, "", "expected a mapping of scenario fields")])
     try:
-        scenario = Scenario.model_validate(data, context={"defer_cross_check": True})
+        scenario = Scenario.model_validate_json(
+            _json(data), strict=True, context={"defer_cross_check": True}
+        )
     except ValidationError as exc:
-        problems = [_problem_from_pydantic(err, data, locs, fallback) for err in exc.errors()]
+        errors = exc.errors()
+        problems = [_problem_from_pydantic(err, data, locs, fallback) for err in errors]
+        crossed = _partial_cross_check(data, errors)
+        problems += [
+            Problem(_locate(path, locs, fallback), format_path(path), message)
+            for path, message in crossed
+        ]
         raise ScenarioError(_unique(problems)) from None
     crossed = cross_check(scenario)
     if crossed:
         raise ScenarioError(
-            [Problem(_locate(path, locs, fallback), format_path(path), message)
-             for path, message in crossed]
+            [
+                Problem(_locate(path, locs, fallback), format_path(path), message)
+                for path, message in crossed
+            ]
         )
     return scenario
+
+
+_EVENT: TypeAdapter[Any] = TypeAdapter(Event)
+_OBSERVATION: TypeAdapter[Any] = TypeAdapter(Observation)
+_WIDE_CALENDAR = Calendar.model_construct(start="0000-01", end="9999-12")
+
+
+def _json(data: Any) -> str:
+    """``data`` as JSON text, for pydantic's strict JSON mode.
+
+    Validating YAML data in strict *JSON* mode accepts exactly what the exported JSON Schema
+    accepts: ``"0.5"`` is not a number, ``yes`` or ``1`` is not a boolean, ``2022`` is not a
+    string, while enum values and the numbers 1 and 1.0 are fine either way.
+    """
+    return json.dumps(data, allow_nan=True)
+
+
+def _partial_cross_check(data: dict[str, Any], errors: list[Any]) -> list[tuple[Path_, str]]:
+    """Cross-check the parts of ``data`` that are valid on their own (see :func:`validate`).
+
+    Invalid members, actors and sources still count as known codes (so references to them are
+    not reported twice). An event or observation with field errors is checked on its other
+    fields (the invalid ones get placeholders whose problems are not reported); one whose type
+    is unknown is left out. An invalid calendar disables the date checks. If ``members``,
+    ``actors`` or ``sources`` is not a mapping at all, nothing is cross-checked.
+    """
+    paths = [_data_path(tuple(err["loc"]), data) for err in errors]
+    tops = {path[:1] for path in paths}
+    for key in ("members", "actors", "sources"):
+        if (key,) in tops and not isinstance(data.get(key, {}), dict):
+            return []
+    if ("members",) in tops and "members" not in data:
+        return []
+    bad = {path[:3] for path in paths if len(path) >= 3}
+
+    def entries(key: str, model: type[BaseModel], stub: Any) -> tuple[dict[str, Any], bool]:
+        out: dict[str, Any] = {}
+        stubbed = False
+        for code, raw in (data.get(key) or {}).items():
+            try:
+                out[code] = model.model_validate_json(_json(raw), strict=True)
+            except ValidationError:
+                out[code] = stub(raw)
+                stubbed = True
+        return out, stubbed
+
+    def member_stub(raw: Any) -> Member:
+        leading = isinstance(raw, dict) and raw.get("leading") is True
+        return Member.model_construct(name="", joined="0000-01", leading=leading, threats={})
+
+    members, members_stubbed = entries("members", Member, member_stub)
+    actors, _ = entries(
+        "actors", Actor, lambda raw: Actor.model_construct(name="", kind=ActorKind.STATE)
+    )
+    sources, _ = entries("sources", Source, lambda raw: Source.model_construct(title=""))
+    try:
+        calendar = Calendar.model_validate_json(_json(data.get("calendar")), strict=True)
+    except ValidationError:
+        calendar = _WIDE_CALENDAR
+
+    def timeline(
+        key: str, adapter: TypeAdapter[Any], tag: str, lenient: bool
+    ) -> tuple[list[Any], list[int]]:
+        kept: list[Any] = []
+        index: list[int] = []
+        raw_list = data.get(key) or []
+        for i, raw in enumerate(raw_list if isinstance(raw_list, list) else []):
+            try:
+                kept.append(adapter.validate_json(_json(raw), strict=True))
+            except ValidationError:
+                if not lenient or not isinstance(raw, dict):
+                    continue
+                model = _pick_model(Event if key == "events" else Observation, raw)
+                if model is None:
+                    continue
+                fields = {
+                    name: value
+                    for name, value in raw.items()
+                    if name in model.model_fields and (key, i, name) not in bad
+                }
+                for name, field in model.model_fields.items():
+                    if field.is_required() and name not in fields and name != tag:
+                        text = raw.get(name) if isinstance(raw.get(name), str) else "#invalid"
+                        fields[name] = calendar.start if "date" in name else text
+                kept.append(model.model_construct(**fields))
+            index.append(i)
+        return kept, index
+
+    raw_events = data.get("events") if isinstance(data.get("events"), list) else []
+    raw_ids = {e.get("id") for e in raw_events or [] if isinstance(e, dict)}
+    out: list[tuple[Path_, str]] = []
+    for lenient in (True, False):
+        events, event_index = timeline("events", _EVENT, "type", lenient)
+        observations, observation_index = timeline("observations", _OBSERVATION, "kind", lenient)
+        partial = Scenario.model_construct(
+            schema_version=1,
+            name="partial",
+            title="",
+            calendar=calendar,
+            parameters=Parameters(),
+            sources=sources,
+            members=members,
+            actors=actors,
+            events=events,
+            observations=observations,
+        )
+        try:
+            crossed = cross_check(partial)
+        except Exception:  # a placeholder the cross-check cannot digest: retry without them
+            continue
+        for path, message in crossed:
+            if path == ("members",) and members_stubbed:
+                continue  # the leading flag of an invalid member is unknown
+            named = observations[int(path[1])] if path[:1] == ("observations",) else None
+            if path[2:] == ("event",) and getattr(named, "event", None) in raw_ids:
+                continue  # it names an event that has errors of its own
+            if path[:1] in (("events",), ("observations",)):
+                index = event_index if path[0] == "events" else observation_index
+                path = (path[0], index[int(path[1])], *path[2:])
+                if path[:3] in bad:
+                    continue  # that field has an error of its own
+            out.append((path, message))
+        break
+    return out
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -290,20 +551,23 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> Path_:
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        if _has(node, part):
             out.append(part)
             node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, dict) and part in (node.get("type"), node.get("kind")):
-            continue
-        elif isinstance(part, str) and ("[" in part or part.startswith("function-")):
+        elif (isinstance(node, dict) and part in (node.get("type"), node.get("kind"))) or (
+            isinstance(part, str) and ("[" in part or part.startswith("function-"))
+        ):
             continue
         else:
             out.append(part)
             node = None
     return tuple(out)
+
+
+_PATTERNS = {
+    "^[A-Z][A-Z0-9_]{1,11}$": "a code of 2 to 12 upper-case letters, digits or _ (e.g. RUS)",
+    "^[a-z0-9][a-z0-9-]*$": "a slug of lower-case letters, digits and - (e.g. arm-call-2022)",
+}
 
 
 def _problem_from_pydantic(err: Any, data: Any, locs: Locations, fallback: Location) -> Problem:
@@ -320,9 +584,14 @@ def _problem_from_pydantic(err: Any, data: Any, locs: Locations, fallback: Locat
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = str(err.get("ctx", {}).get("discriminator", "'type'")).strip("'")
         path = (*path, tag)
-    elif kind != "value_error" and "input" in err and not (
-        isinstance(err["input"], dict | list)
-    ):
+        if kind == "union_tag_not_found":
+            tags = EVENT_TYPES if tag == "type" else ("engagement", "response")
+            message = f"missing required field {tag!r}; expected one of: {', '.join(tags)}"
+    elif kind == "string_pattern_mismatch":
+        pattern = str(err.get("ctx", {}).get("pattern", ""))
+        expected = _PATTERNS.get(pattern, f"text matching {pattern}")
+        message = f"expected {expected}, got {err['input']!r}"
+    elif kind != "value_error" and "input" in err and not (isinstance(err["input"], dict | list)):
         message = f"{message} (got {err['input']!r})"
     return Problem(_locate(path, locs, fallback), format_path(path), message)
 
@@ -333,7 +602,7 @@ def _expected_fields(path: Path_, data: Any) -> list[str]:
     node = data
     for part in path:
         annotation = _step(annotation, part, node)
-        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None
+        node = node[part] if _has(node, part) else None
         if annotation is None:
             return []
     cls = _pick_model(annotation, node)
@@ -343,15 +612,16 @@ def _expected_fields(path: Path_, data: Any) -> list[str]:
 def _has(node: Any, part: str | int) -> bool:
     if isinstance(node, dict):
         return part in node
-    return isinstance(part, int) and 0 <= part < len(node)
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
 def _pick_model(annotation: Any, node: Any) -> type[BaseModel] | None:
     annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    options = [a for a in typing.get_args(annotation)
-               if isinstance(a, type) and issubclass(a, BaseModel)]
+    options = [
+        a for a in typing.get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)
+    ]
     if isinstance(node, dict):
         tag = node.get("type", node.get("kind"))
         for option in options:

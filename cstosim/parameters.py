@@ -1,9 +1,10 @@
 """Model-wide coefficients of the alliance model: meaning, range, default and source.
 
 Every coefficient is one pydantic field whose ``description`` is its one-line meaning and whose
-``ge``/``le`` bounds are its admissible range; ``docs/MODEL.md`` (section "Parameters") gives the
-longer justification and the source of each default. A scenario's ``parameters:`` block overrides
-any of them; ``cstosim schema`` exports them with their ranges.
+``ge``/``le`` bounds are its admissible range; ``docs/MODEL.md`` (section 7, "Parameters") gives
+the longer justification and the source of each default. A scenario's ``parameters:`` block
+overrides any of them; ``cstosim schema`` exports them with their ranges. A ``parameter_shock``
+that would push a coefficient out of its range is clipped to it (and logged, see docs/MODEL.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Parameters(BaseModel):
-    """Coefficients shared by every member (see docs/MODEL.md, "Parameters")."""
+    """Coefficients shared by every member (see docs/MODEL.md, section 7 "Parameters")."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -29,11 +30,20 @@ class Parameters(BaseModel):
         le=50,
         description="Pseudo-observations a member adds when attacked without any alliance answer",
     )
+    learning_spillover: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Share of the evidence about one crisis type that also counts for the other",
+    )
     credibility_memory: float = Field(
         0.01,
         ge=0,
         le=1,
         description="Monthly share of credibility evidence forgotten (decay toward the prior)",
+    )
+    grievance_gain: float = Field(
+        1.0, ge=0, le=10, description="Grievance added per unit of unanswered severity"
     )
     grievance_decay: float = Field(
         0.03, ge=0, le=1, description="Monthly share of grievance that fades"
@@ -43,11 +53,20 @@ class Parameters(BaseModel):
     weight_security: float = Field(
         1.0, ge=0, le=5, description="Weight of credible protection against external threats"
     )
+    weight_internal_threat: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        description="Weight of threats from the leader or a fellow member (unprotectable)",
+    )
     weight_regime: float = Field(
         1.0, ge=0, le=5, description="Weight of credible protection of the incumbent regime"
     )
     weight_dependence: float = Field(
         0.6, ge=0, le=5, description="Weight of dependence on the leading state"
+    )
+    weight_capability: float = Field(
+        0.5, ge=0, le=5, description="Weight of a member's say in the alliance (its capability)"
     )
     weight_entrapment: float = Field(
         1.0, ge=0, le=5, description="Weight of entrapment costs from the leading state's wars"
@@ -57,6 +76,9 @@ class Parameters(BaseModel):
     )
     weight_grievance: float = Field(
         0.5, ge=0, le=5, description="Weight of grievance from unanswered calls"
+    )
+    weight_outside: float = Field(
+        1.0, ge=0, le=5, description="Weight of the outside option against membership value"
     )
 
     # --- alignment dynamics --------------------------------------------------------------------
@@ -81,6 +103,21 @@ class Parameters(BaseModel):
     alignment_noise: float = Field(
         0.01, ge=0, le=0.5, description="Standard deviation of monthly alignment noise"
     )
+    signal_alignment_shift: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Alignment lost by a member per unit strength of its public signal",
+    )
+    drill_alignment_gain: float = Field(
+        0.01, ge=0, le=1, description="Share of the gap to full alignment closed by a held drill"
+    )
+    chair_alignment_gain: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Share of the gap to full alignment closed by taking the chair",
+    )
 
     # --- invocations ---------------------------------------------------------------------------
     response_noise: float = Field(
@@ -92,10 +129,58 @@ class Parameters(BaseModel):
         le=1,
         description="Willingness below which a member blocks collective action (consensus rule)",
     )
+    regime_solidarity: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="Willingness added by a member's own regime insecurity in a domestic crisis",
+    )
+    cost_domestic: float = Field(
+        0.1, ge=0, le=5, description="Cost of helping per unit severity of a domestic crisis"
+    )
+    cost_interstate: float = Field(
+        0.3, ge=0, le=5, description="Cost of helping per unit severity of an interstate attack"
+    )
+    weight_aggressor_ties: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="Willingness lost per unit tie of the aggressor to the leader or the helper",
+    )
+    weight_capacity: float = Field(
+        0.5,
+        ge=0,
+        le=5,
+        description="Leader's willingness lost per unit of its capacity drained by wars",
+    )
+    unilateral_share: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Share of its own effort the leader delivers when it acts alone",
+    )
+    response_delay_days: float = Field(
+        14.0,
+        ge=0,
+        le=365,
+        description="Delay of the answer, in days, as the response level nears 0",
+    )
+    threshold_statements: float = Field(
+        0.1, ge=0, le=1, description="Response level from which the answer is 'statements'"
+    )
+    threshold_fact_finding: float = Field(
+        0.3, ge=0, le=1, description="Response level from which the answer is 'fact-finding'"
+    )
+    threshold_token_force: float = Field(
+        0.5, ge=0, le=1, description="Response level from which the answer is 'token-force'"
+    )
+    threshold_deployment: float = Field(
+        0.7, ge=0, le=1, description="Response level from which the answer is 'deployment'"
+    )
 
     # --- leading state's capacity ----------------------------------------------------------------
     capacity_recovery: float = Field(
-        0.02, ge=0, le=1, description="Monthly share of drained capacity that recovers"
+        0.02, ge=0, le=1, description="Monthly share of the gap to the capacity target recovered"
     )
 
     # --- engagement and exit ---------------------------------------------------------------------
@@ -105,11 +190,38 @@ class Parameters(BaseModel):
     hazard_slope: float = Field(
         10.0, ge=0, le=100, description="Steepness of the logistic transition hazard"
     )
+    engagement_threshold: float = Field(
+        0.0, ge=-5, le=5, description="Net value below which an active member tends to step back"
+    )
+    engagement_step: float = Field(
+        0.2,
+        ge=0,
+        le=5,
+        description="Extra shortfall of net value needed for each further step of withdrawal",
+    )
     hysteresis: float = Field(
         0.1,
         ge=0,
         le=1,
         description="Extra net value needed to step back up, compared with stepping down",
+    )
+    weight_exit_cost: float = Field(
+        1.0, ge=0, le=10, description="Weight of the exit cost that deters the last step (exit)"
+    )
+    renewal_slope: float = Field(
+        10.0, ge=0, le=100, description="Steepness of the logistic renewal decision"
+    )
+    renewal_threshold: float = Field(
+        0.0,
+        ge=-5,
+        le=5,
+        description="Net value (plus discounted exit cost) at which renewal is 50/50",
+    )
+    renewal_exit_discount: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the exit cost that still deters leaving when the treaty lapses",
     )
 
     # --- pulls of outside poles ------------------------------------------------------------------
@@ -121,6 +233,15 @@ class Parameters(BaseModel):
     )
 
     # --- metrics -------------------------------------------------------------------------------
+    weight_disengaged: float = Field(
+        0.5, ge=0, le=1, description="Weight of a disengaged member in the cohesion index"
+    )
+    empty_chair_penalty: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a member's weight in cohesion lost while its summit chair is empty",
+    )
     bloc_distance: float = Field(
         0.15, ge=0, le=1, description="Alignment gap that separates two blocs (single linkage)"
     )

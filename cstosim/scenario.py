@@ -43,8 +43,8 @@ def _check_year_month(value: str) -> str:
 
 
 def _check_date(value: str) -> str:
-    if _YM.match(value):
-        return _check_year_month(value)
+    if _YM.match(value) and 1 <= int(value[5:7]) <= 12:
+        return value
     match = _YMD.match(value)
     if match:
         try:
@@ -57,7 +57,9 @@ def _check_date(value: str) -> str:
 
 
 YearMonth = Annotated[
-    str, Field(json_schema_extra={"pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}), AfterValidator(_check_year_month)
+    str,
+    Field(json_schema_extra={"pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}),
+    AfterValidator(_check_year_month),
 ]
 EventDate = Annotated[
     str,
@@ -157,6 +159,11 @@ class InitialState(Strict):
     credibility: Unit = Field(
         0.6, description="Belief that the alliance would defend it (mean of a Beta posterior)"
     )
+    credibility_domestic: Unit | None = Field(
+        None,
+        description="Belief that the alliance would protect the regime against domestic unrest "
+        "(default: the same as `credibility`, which is the belief for interstate attacks)",
+    )
     credibility_weight: float = Field(
         10.0, gt=0, le=1000, description="Pseudo-observations behind the initial credibility"
     )
@@ -187,6 +194,11 @@ class Member(Strict):
     )
     autonomy_cost: Unit = Field(0.2, description="Felt cost of subordination to the leading state")
     exit_cost: Unit = Field(0.3, description="Cost of leaving (bases, treaties, retaliation)")
+    ties: dict[Code, Unit] = Field(
+        default_factory=dict,
+        description="Ties with other members (e.g. to the leader), used when this member is an "
+        "aggressor; unknown codes are ignored at run time (logged)",
+    )
     initial: InitialState = Field(default_factory=InitialState)
     note: str | None = Field(None, description="Where the numbers come from")
 
@@ -472,16 +484,20 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
         for src in member.threats:
             if src not in everyone:
                 problems.append(
-                    (("members", code, "threats", src), f"unknown threat source {src!r}; "
-                     + known("members and actors", everyone))
+                    (
+                        ("members", code, "threats", src),
+                        f"unknown threat source {src!r}; " + known("members and actors", everyone),
+                    )
                 )
     for code, actor in s.actors.items():
         for field in ("ties", "pull"):
             for target in getattr(actor, field):
                 if target not in members:
                     problems.append(
-                        (("actors", code, field, target),
-                         f"unknown member {target!r}; " + known("members", members))
+                        (
+                            ("actors", code, field, target),
+                            f"unknown member {target!r}; " + known("members", members),
+                        )
                     )
 
     start, end = month_index(s.calendar.start), month_index(s.calendar.end)
@@ -489,16 +505,25 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     for i, ev in enumerate(s.events):
         base: tuple[str | int, ...] = ("events", i)
         if ev.id in seen:
-            problems.append(((*base, "id"), f"duplicate event id {ev.id!r} (also events[{seen[ev.id]}])"))
+            problems.append(
+                ((*base, "id"), f"duplicate event id {ev.id!r} (also events[{seen[ev.id]}])")
+            )
         seen[ev.id] = i
         if not start <= month_index(ev.date) <= end:
             problems.append(
-                ((*base, "date"), f"date {ev.date} is outside the calendar "
-                 f"{s.calendar.start} to {s.calendar.end}")
+                (
+                    (*base, "date"),
+                    f"date {ev.date} is outside the calendar "
+                    f"{s.calendar.start} to {s.calendar.end}",
+                )
             )
         if ev.source not in s.sources:
-            problems.append(((*base, "source"), f"unknown source {ev.source!r}; "
-                             + known("sources", set(s.sources))))
+            problems.append(
+                (
+                    (*base, "source"),
+                    f"unknown source {ev.source!r}; " + known("sources", set(s.sources)),
+                )
+            )
         for field in () if isinstance(ev, ParameterShock) else _CODE_FIELDS:
             value = getattr(ev, field, None)
             if value is None or not isinstance(value, str):
@@ -506,7 +531,9 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
             must_be_member = field in ("member", "host") or (
                 field == "target" and ev.type in ("attack",)
             )
-            pool, kind = (members, "members") if must_be_member else (everyone, "members and actors")
+            pool, kind = (
+                (members, "members") if must_be_member else (everyone, "members and actors")
+            )
             if field == "partner":
                 pool, kind = actors, "actors"
             if value not in pool:
@@ -514,9 +541,17 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
         for field in ("absentees", "skipped_by"):
             for j, code in enumerate(getattr(ev, field, None) or []):
                 if code not in members:
-                    problems.append(((*base, field, j), f"unknown member {code!r}; "
-                                     + known("members", members)))
-        if isinstance(ev, War) and ev.ends is not None and month_index(ev.ends) < month_index(ev.date):
+                    problems.append(
+                        (
+                            (*base, field, j),
+                            f"unknown member {code!r}; " + known("members", members),
+                        )
+                    )
+        if (
+            isinstance(ev, War)
+            and ev.ends is not None
+            and month_index(ev.ends) < month_index(ev.date)
+        ):
             problems.append(((*base, "ends"), f"war ends ({ev.ends}) before it starts ({ev.date})"))
         if isinstance(ev, ParameterShock):
             message = check_shock_target(s, ev.target)
@@ -531,17 +566,32 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
             problems.append(((*base, "id"), f"duplicate observation id {ob.id!r}"))
         seen_obs[ob.id] = i
         if not start <= month_index(ob.date) <= end:
-            problems.append(((*base, "date"), f"date {ob.date} is outside the calendar "
-                             f"{s.calendar.start} to {s.calendar.end}"))
+            problems.append(
+                (
+                    (*base, "date"),
+                    f"date {ob.date} is outside the calendar "
+                    f"{s.calendar.start} to {s.calendar.end}",
+                )
+            )
         if ob.source not in s.sources:
-            problems.append(((*base, "source"), f"unknown source {ob.source!r}; "
-                             + known("sources", set(s.sources))))
+            problems.append(
+                (
+                    (*base, "source"),
+                    f"unknown source {ob.source!r}; " + known("sources", set(s.sources)),
+                )
+            )
         if isinstance(ob, EngagementObservation) and ob.member not in members:
-            problems.append(((*base, "member"), f"unknown member {ob.member!r}; "
-                             + known("members", members)))
+            problems.append(
+                ((*base, "member"), f"unknown member {ob.member!r}; " + known("members", members))
+            )
         if isinstance(ob, ResponseObservation) and ob.event not in invocation_ids:
-            problems.append(((*base, "event"), f"unknown invocation {ob.event!r}; "
-                             + known("invocation events", invocation_ids)))
+            problems.append(
+                (
+                    (*base, "event"),
+                    f"unknown invocation {ob.event!r}; "
+                    + known("invocation events", invocation_ids),
+                )
+            )
     return problems
 
 
@@ -563,7 +613,7 @@ def check_shock_target(s: Scenario, target: str) -> str | None:
         if len(parts) == 4:
             if parts[2] == "threats":
                 return None  # a threat source may be added by the shock
-            return expected
+            return f"cannot interpret target {target!r}; {expected}"
         numeric = [n for n in SHOCKABLE_MEMBER_FIELDS]
         if parts[2] in numeric:
             return None
@@ -591,15 +641,106 @@ SHOCKABLE_MEMBER_FIELDS: tuple[str, ...] = (
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a scenario file (draft 2020-12), as ``cstosim schema`` prints it."""
+    """The JSON Schema of a scenario file (draft 2020-12), as ``cstosim schema`` prints it.
+
+    A file without ``extends`` must be a complete :class:`Scenario`; a file with ``extends`` is a
+    patch (``if``/``then``/``else`` on ``extends``): every field optional, members, actors,
+    sources and calendar given field by field, the timeline edited with ``remove_*``,
+    ``patch_*`` and ``add_*`` (added entries are full events or observations). The schema checks
+    each file on its own; references between files (ids, codes) are checked by the loader.
+    """
     schema = Scenario.model_json_schema(mode="validation")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://cstosim.org/schema/scenario-v1.json"
-    props = schema.setdefault("properties", {})
-    # keys that only make sense before resolution (see cstosim.loader)
-    props["extends"] = {"type": "string", "description": "Parent scenario file to start from"}
-    props["remove_events"] = {"type": "array", "items": {"type": "string"}}
-    props["patch_events"] = {"type": "object"}
-    props["add_events"] = {"type": "array"}
-    props["remove_observations"] = {"type": "array", "items": {"type": "string"}}
-    return schema
+    defs: dict[str, Any] = schema.pop("$defs")
+    _code_keys(schema)
+    for definition in defs.values():
+        _code_keys(definition)
+    full = dict(schema)
+    full["title"] = "Scenario"
+    defs["Scenario"] = full
+    for name in ("Member", "Actor", "Source", "Calendar"):
+        patch = {k: v for k, v in defs[name].items() if k != "required"}
+        patch["title"] = f"{name}Patch"
+        patch["description"] = f"Fields of a {name.lower()} to change (or all, for a new one)"
+        defs[f"{name}Patch"] = patch
+    props = full["properties"]
+    child_props: dict[str, Any] = {
+        "extends": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Parent scenario file (a path relative to this file) to start from",
+        }
+    }
+    for key, value in props.items():
+        if key in ("events", "observations"):
+            continue
+        child_props[key] = _patch_refs(value)
+    for timeline, union in (("events", Event), ("observations", Observation)):
+        fields = sorted({f for m in _union_models(union) for f in m.model_fields})
+        child_props[f"remove_{timeline}"] = {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": f"Ids of {timeline} of the parent to drop",
+        }
+        child_props[f"patch_{timeline}"] = {
+            "type": "object",
+            "additionalProperties": {"type": "object", "propertyNames": {"enum": fields}},
+            "description": f"Id of a parent's entry in {timeline} -> fields to change",
+        }
+        child_props[f"add_{timeline}"] = {
+            "type": "array",
+            "items": props[timeline]["items"],
+            "description": f"New {timeline}, written as in a full scenario",
+        }
+    defs["ScenarioPatch"] = {
+        "title": "ScenarioPatch",
+        "description": "A scenario that `extends` another and changes only what it names",
+        "type": "object",
+        "properties": child_props,
+        "required": ["extends"],
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://cstosim.org/schema/scenario-v1.json",
+        "title": "cstosim scenario",
+        "description": schema.get("description", ""),
+        "type": "object",
+        "if": {"required": ["extends"]},
+        "then": {"$ref": "#/$defs/ScenarioPatch"},
+        "else": {"$ref": "#/$defs/Scenario"},
+        "$defs": defs,
+    }
+
+
+def _code_keys(node: Any) -> None:
+    """Make ``patternProperties`` keys binding: pydantic leaves other keys allowed."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1:
+            node.setdefault("propertyNames", {})["pattern"] = next(iter(patterns))
+        for value in node.values():
+            _code_keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            _code_keys(value)
+
+
+def _patch_refs(node: Any) -> Any:
+    """Copy of ``node`` with references to patchable models replaced by their patch form."""
+    if isinstance(node, dict):
+        out = {k: _patch_refs(v) for k, v in node.items()}
+        ref = out.get("$ref")
+        if ref in {f"#/$defs/{n}" for n in ("Member", "Actor", "Source", "Calendar")}:
+            out["$ref"] = f"{ref}Patch"
+        return out
+    if isinstance(node, list):
+        return [_patch_refs(v) for v in node]
+    return node
+
+
+def _union_models(union: Any) -> list[type[BaseModel]]:
+    """The model classes of an ``Annotated[A | B | ..., Field(discriminator=...)]`` union."""
+    from typing import get_args
+
+    inner = get_args(union)[0]
+    return [m for m in get_args(inner) if isinstance(m, type) and issubclass(m, BaseModel)]

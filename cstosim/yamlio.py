@@ -7,7 +7,7 @@ each path (a tuple of keys and list indices) to ``(file, line, column)``, 1-base
 Only the YAML core schema is accepted: any explicit tag such as ``!!python/object`` or ``!foo``
 is an error, so a scenario file can never construct arbitrary objects. Timestamps are kept as
 the strings the user wrote (``2022-01`` and ``2022-01-05`` stay text), and duplicate mapping keys
-are errors.
+are errors, as are recursive aliases and alias "bombs" (more than ``MAX_NODES`` values).
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 Path_ = tuple[str | int, ...]
 
 _CORE = "tag:yaml.org,2002:"
+_NULL = f"{_CORE}null"
+MAX_NODES = 200_000  # far above any real scenario; stops "billion laughs" alias expansion
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
@@ -66,43 +69,64 @@ class _Converter:
         self.locations: dict[Path_, Location] = {}
         self.problems: list[Problem] = []
         self._scalars: SafeConstructor = YAML(typ="safe", pure=True).constructor
+        self._open: set[int] = set()  # ids of the collection nodes being converted (alias cycles)
+        self._count = 0
 
     def loc(self, node: Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: Node, path: Path_) -> Any:
+        self._count += 1
+        if self._count > MAX_NODES:
+            raise _TooLarge(self.loc(node))
         self.locations[path] = self.loc(node)
-        tag = node.tag.value if hasattr(node.tag, "value") else str(node.tag)
-        if isinstance(node, MappingNode):
-            if tag != f"{_CORE}map":
-                return self._bad_tag(node, path, tag)
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, ScalarNode):
-                    self._problem(key_node, path, "mapping keys must be plain text")
-                    continue
-                key = str(key_node.value)
-                if key == "<<":
-                    self._problem(key_node, path, "YAML merge keys (<<) are not supported")
-                    continue
-                if key in out:
-                    self._problem(key_node, path, f"duplicate key {key!r}")
-                    continue
-                self.locations[(*path, key)] = self.loc(key_node)
-                out[key] = self.convert(value_node, (*path, key))
-                # the key's own position is the more useful anchor for "field X: ..." messages
-                if isinstance(value_node, ScalarNode):
-                    self.locations[(*path, key)] = self.loc(key_node)
-            return out
-        if isinstance(node, SequenceNode):
-            if tag != f"{_CORE}seq":
-                return self._bad_tag(node, path, tag)
-            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        tag = _tag(node)
+        if isinstance(node, MappingNode | SequenceNode):
+            if id(node) in self._open:
+                self._problem(node, path, "recursive YAML alias (a value that contains itself)")
+                return None
+            self._open.add(id(node))
+            try:
+                if isinstance(node, MappingNode):
+                    return self._mapping(node, path, tag)
+                return self._sequence(node, path, tag)
+            finally:
+                self._open.discard(id(node))
         if tag not in _SCALAR_TAGS:
             return self._bad_tag(node, path, tag)
         if tag.endswith(("str", "timestamp")):
             return str(node.value)
-        return self._scalars.construct_object(node, deep=True)
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except (ValueError, KeyError, TypeError, YAMLError):
+            kind = tag.replace(_CORE, "")
+            self._problem(node, path, f"{node.value!r} is not a valid YAML {kind}")
+            return None
+
+    def _mapping(self, node: MappingNode, path: Path_, tag: str) -> Any:
+        if tag != f"{_CORE}map":
+            return self._bad_tag(node, path, tag)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self._problem(key_node, path, "mapping keys must be plain text")
+                continue
+            key = str(key_node.value)
+            if key == "<<":
+                self._problem(key_node, path, "YAML merge keys (<<) are not supported")
+                continue
+            if key in out:
+                self._problem(key_node, (*path, key), f"duplicate key {key!r}")
+                continue
+            out[key] = self.convert(value_node, (*path, key))
+            # a "field.path: message" points at the field's key, where the field is written
+            self.locations[(*path, key)] = self.loc(key_node)
+        return out
+
+    def _sequence(self, node: SequenceNode, path: Path_, tag: str) -> Any:
+        if tag != f"{_CORE}seq":
+            return self._bad_tag(node, path, tag)
+        return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def _problem(self, node: Node, path: Path_, message: str) -> None:
         self.problems.append(Problem(self.loc(node), format_path(path), message))
@@ -113,6 +137,11 @@ class _Converter:
             node, path, f"YAML tag {shown} is not allowed (only plain YAML: maps, lists, scalars)"
         )
         return None
+
+
+class _TooLarge(Exception):
+    def __init__(self, location: Location):
+        self.location = location
 
 
 def format_path(path: Path_) -> str:
@@ -132,26 +161,56 @@ def load_located(path: Path) -> tuple[Any, dict[Path_, Location]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError([Problem(Location(name, 0, 0), "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(Location(name, 0, 0), "", f"cannot read file: {exc}")]) from None
+        raise _error(name, 1, 1, "file not found") from None
+    except IsADirectoryError:
+        raise _error(name, 1, 1, "is a directory, expected a YAML file") from None
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(exc.object[: exc.start].decode("utf-8", "replace"))
+        message = f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8"
+        raise _error(name, line, col, message) from None
+    except OSError as exc:
+        raise _error(name, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
+    return parse_located(text, name)
+
+
+def parse_located(text: str, name: str = "<string>") -> tuple[Any, dict[Path_, Location]]:
+    """Like :func:`load_located`, for YAML ``text`` that claims to come from file ``name``."""
     yaml = YAML(typ="rt")
     try:
         node = yaml.compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-        message = f"YAML syntax error: {exc.problem or exc.context}"
-        raise ScenarioError([Problem(Location(name, line, col), "", message)]) from None
-    except YAMLError as exc:
-        raise ScenarioError([Problem(Location(name, 0, 0), "", f"YAML error: {exc}")]) from None
-    if node is None:
-        raise ScenarioError([Problem(Location(name, 1, 1), "", "the file is empty")])
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        parts = [str(p).strip() for p in (exc.context, exc.problem) if p]
+        message = "YAML syntax error: " + (", ".join(parts) or "cannot parse")
+        raise _error(name, line, col, message) from None
+    except ReaderError as exc:
+        line, col = _line_col(text[: exc.position])
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1])
+        message = f"YAML error: {exc.reason} (character #x{char:04x})"
+        raise _error(name, line, col, message) from None
+    except YAMLError as exc:  # pragma: no cover - every ruamel error found so far is one of above
+        raise _error(name, 1, 1, f"YAML error: {exc}") from None
+    if node is None or (isinstance(node, ScalarNode) and node.value == "" and _tag(node) == _NULL):
+        raise _error(name, 1, 1, "the file is empty; expected a mapping of scenario fields")
     converter = _Converter(name)
-    data = converter.convert(node, ())
+    try:
+        data = converter.convert(node, ())
+    except _TooLarge as exc:
+        message = f"more than {MAX_NODES} values (an alias expanding to a huge document?)"
+        raise ScenarioError([Problem(exc.location, "", message)]) from None
     if converter.problems:
         raise ScenarioError(converter.problems)
     return data, converter.locations
+
+
+def _error(name: str, line: int, column: int, message: str) -> ScenarioError:
+    return ScenarioError([Problem(Location(name, line, column), "", message)])
+
+
+def _line_col(prefix: str) -> tuple[int, int]:
+    """1-based line and column of the character that follows ``prefix``."""
+    return prefix.count("\n") + 1, len(prefix) - (prefix.rfind("\n") + 1) + 1
 
 
 def dump_yaml(data: Any) -> str:
@@ -160,8 +219,12 @@ def dump_yaml(data: Any) -> str:
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.width = 100
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     return buffer.getvalue()
+
+
+def _tag(node: Node) -> str:
+    return str(getattr(node.tag, "value", node.tag))

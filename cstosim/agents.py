@@ -1,0 +1,262 @@
+"""Member states as Mesa agents, over a struct-of-arrays state (docs/MODEL.md §2).
+
+The state of every member lives in :class:`AllianceState`, one NumPy array per variable (the
+last axis runs over members). A :class:`MemberState` agent is the Mesa face of one member: it
+holds its code and index and exposes its current values as attributes, which is what Mesa's
+``DataCollector`` reads (attribute-name reporters). Keeping the numbers in arrays makes the
+monthly update synchronous by construction (every member's new value is computed from the same
+old arrays, so agent order cannot matter) and lets the same :mod:`cstosim.rules` functions run
+vectorised in a future ensemble engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+from numpy.typing import NDArray
+
+from cstosim import rules
+from cstosim.scenario import Engagement, Scenario, month_index
+
+if TYPE_CHECKING:
+    from cstosim.model import AllianceModel
+
+ABSENT = -1  # engagement level of a member that has not joined yet
+ACTIVE, DISENGAGED, FROZEN, EXITED = 0, 1, 2, 3
+LEVEL_NAMES = ("active", "disengaged", "frozen", "exited")
+DOMESTIC, INTERSTATE = 0, 1  # rows of the credibility arrays
+
+# member field name (scenario) → attribute of AllianceState
+MEMBER_FIELDS: dict[str, str] = {
+    "capability": "capability",
+    "capacity": "capacity_base",
+    "dependence": "dependence",
+    "regime_insecurity": "regime",
+    "sanctions_exposure": "sanctions",
+    "autonomy_cost": "autonomy",
+    "exit_cost": "exit_cost",
+}
+
+Float = NDArray[np.float64]
+
+
+@dataclass
+class AllianceState:
+    """Every member's parameters and state, one array per variable (docs/MODEL.md §2).
+
+    Sources of threats and ties are indexed over ``sources`` = member codes then actor codes.
+    """
+
+    codes: list[str]
+    actors: list[str]
+    leader: int
+    # structural parameters (changeable by parameter shocks)
+    capability: Float
+    capacity_base: Float
+    dependence: Float
+    regime: Float
+    sanctions: Float
+    autonomy: Float
+    exit_cost: Float
+    threats: Float  # (members, sources)
+    ties: Float  # (sources, members): tie of a source to a member
+    pulls: Float  # (actors, members)
+    pull_growth: Float  # (actors,)
+    is_pole: NDArray[np.bool_]  # (actors,)
+    # state
+    alignment: Float
+    alpha: Float  # (2, members): rows DOMESTIC, INTERSTATE
+    beta: Float
+    alpha0: Float
+    beta0: Float
+    grievance: Float
+    level: NDArray[np.int_]
+    roster: NDArray[np.bool_]
+    empty_chair: Float
+    capacity: float
+    joined_month: list[tuple[int, int]]
+    initial_alignment: Float
+    initial_level: NDArray[np.int_]
+    # derived each month (for decisions and reporting)
+    value: Float = field(default_factory=lambda: np.zeros(0))
+    outside: Float = field(default_factory=lambda: np.zeros(0))
+    net: Float = field(default_factory=lambda: np.zeros(0))
+    credibility: Float = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def sources(self) -> list[str]:
+        return self.codes + self.actors
+
+    @property
+    def n(self) -> int:
+        return len(self.codes)
+
+    def present(self) -> NDArray[np.bool_]:
+        """Members taking part: joined, in the roster and not exited (active..frozen)."""
+        return self.roster & (self.level >= ACTIVE) & (self.level <= FROZEN)
+
+    def deciding(self) -> NDArray[np.bool_]:
+        """Members in the alliance's decisions: active or disengaged (frozen ones suspended)."""
+        return self.roster & (self.level >= ACTIVE) & (self.level <= DISENGAGED)
+
+    def credibilities(self) -> Float:
+        """Per-crisis-type credibility c_k = α_k/(α_k+β_k), shape (2, members)."""
+        return np.asarray(rules.beta_mean(self.alpha, self.beta))
+
+    def reported_credibility(self) -> Float:
+        """Exposure-weighted credibility (docs/MODEL.md §7.3).
+
+        c = (ΣT·c_I + R·c_D)/(ΣT + R), the plain mean of c_I and c_D if a member has neither
+        threats nor regime insecurity.
+        """
+        c = self.credibilities()
+        w_i = self.threats.sum(axis=1)
+        w_d = self.regime
+        total = w_i + w_d
+        mixed = (w_i * c[INTERSTATE] + w_d * c[DOMESTIC]) / np.maximum(total, 1e-12)
+        return np.where(total > 0, mixed, 0.5 * (c[0] + c[1]))
+
+
+def build_state(s: Scenario) -> AllianceState:
+    """Initial arrays from a scenario (docs/MODEL.md §5 "Initialisation")."""
+    codes = list(s.members)
+    actors = list(s.actors)
+    sources = codes + actors
+    src = {c: k for k, c in enumerate(sources)}
+    n, m = len(codes), len(sources)
+    members = [s.members[c] for c in codes]
+
+    def arr(name: str) -> Float:
+        return np.array([float(getattr(x, name)) for x in members])
+
+    threats = np.zeros((n, m))
+    for i, x in enumerate(members):
+        for code, threat in x.threats.items():
+            threats[i, src[code]] = threat
+    ties = np.zeros((m, n))
+    for i, x in enumerate(members):
+        for code, tie in x.ties.items():
+            if code in s.members:
+                ties[i, codes.index(code)] = tie
+    pulls = np.zeros((len(actors), n))
+    for a, code in enumerate(actors):
+        actor = s.actors[code]
+        for target, tie in actor.ties.items():
+            ties[n + a, codes.index(target)] = tie
+        for target, pull in actor.pull.items():
+            pulls[a, codes.index(target)] = pull
+    cred_i = arr_initial(members, "credibility")
+    cred_d = np.array(
+        [
+            x.initial.credibility
+            if x.initial.credibility_domestic is None
+            else x.initial.credibility_domestic
+            for x in members
+        ]
+    )
+    weight = arr_initial(members, "credibility_weight")
+    alpha0 = np.vstack([cred_d * weight, cred_i * weight])
+    beta0 = np.vstack([(1 - cred_d) * weight, (1 - cred_i) * weight])
+    start = month_index(s.calendar.start)
+    joined = [month_index(x.joined) for x in members]
+    initial_level = np.array([Engagement(x.initial.engagement).level for x in members])
+    level = np.where([j <= start for j in joined], initial_level, ABSENT).astype(int)
+    leader = codes.index(s.leader)
+    state = AllianceState(
+        codes=codes,
+        actors=actors,
+        leader=leader,
+        capability=arr("capability"),
+        capacity_base=arr("capacity"),
+        dependence=arr("dependence"),
+        regime=arr("regime_insecurity"),
+        sanctions=arr("sanctions_exposure"),
+        autonomy=arr("autonomy_cost"),
+        exit_cost=arr("exit_cost"),
+        threats=threats,
+        ties=ties,
+        pulls=pulls,
+        pull_growth=np.array([float(s.actors[a].pull_growth) for a in actors]),
+        is_pole=np.array([s.actors[a].kind == "pole" for a in actors], dtype=bool),
+        alignment=arr_initial(members, "alignment"),
+        alpha=alpha0.copy(),
+        beta=beta0.copy(),
+        alpha0=alpha0,
+        beta0=beta0,
+        grievance=arr_initial(members, "grievance"),
+        level=level,
+        roster=(level >= ACTIVE) & (level <= FROZEN),
+        empty_chair=np.zeros(n),
+        capacity=float(s.members[s.leader].capacity),
+        joined_month=joined,
+        initial_alignment=arr_initial(members, "alignment"),
+        initial_level=initial_level.astype(int),
+    )
+    return state
+
+
+def arr_initial(members: list, name: str) -> Float:
+    return np.array([float(getattr(x.initial, name)) for x in members])
+
+
+class MemberState(mesa.Agent):
+    """A member state (docs/MODEL.md §2): the Mesa face of one column of :class:`AllianceState`.
+
+    Attributes read by the ``DataCollector``: ``member`` (code), ``alignment``, ``credibility``,
+    ``engagement`` (``active``/``disengaged``/``frozen``/``exited``, ``absent`` before joining),
+    ``value`` (membership value V), ``outside_option`` (O), ``grievance``.
+    """
+
+    model: AllianceModel
+
+    def __init__(self, model: AllianceModel, code: str, index: int) -> None:
+        super().__init__(model)
+        self.member = code
+        self.index = index
+
+    @property
+    def _s(self) -> AllianceState:
+        return self.model.state
+
+    @property
+    def alignment(self) -> float:
+        return float(self._s.alignment[self.index])
+
+    @property
+    def credibility(self) -> float:
+        return float(self._s.credibility[self.index])
+
+    @property
+    def credibility_domestic(self) -> float:
+        return float(rules.beta_mean(self._s.alpha[0, self.index], self._s.beta[0, self.index]))
+
+    @property
+    def credibility_interstate(self) -> float:
+        return float(rules.beta_mean(self._s.alpha[1, self.index], self._s.beta[1, self.index]))
+
+    @property
+    def engagement(self) -> str:
+        level = int(self._s.level[self.index])
+        return "absent" if level == ABSENT else LEVEL_NAMES[level]
+
+    @property
+    def value(self) -> float:
+        return float(self._s.value[self.index])
+
+    @property
+    def outside_option(self) -> float:
+        return float(self._s.outside[self.index])
+
+    @property
+    def grievance(self) -> float:
+        return float(self._s.grievance[self.index])
+
+    @property
+    def leading(self) -> bool:
+        return self.index == self._s.leader
+
+    def __repr__(self) -> str:
+        return f"MemberState({self.member}, {self.engagement}, alignment={self.alignment:.3f})"

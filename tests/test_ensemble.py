@@ -1,0 +1,120 @@
+"""Ensemble runner: seeding, chunking, parallel equality, --until checks, progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cstosim import ensemble
+from cstosim.ensemble import (
+    InputError,
+    check_until,
+    chunk_ranges,
+    progress_bar,
+    replicate_seed,
+    run_ensemble,
+)
+from cstosim.loader import load_scenario
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(EXAMPLE)
+
+
+@pytest.mark.parametrize("k", [0, 1, 5, 17])
+def test_replicate_seed_is_the_spawned_child(k: int) -> None:
+    spawned = np.random.SeedSequence(123).spawn(k + 1)[k]
+    direct = replicate_seed(123, k)
+    assert direct.spawn_key == spawned.spawn_key == (k,)
+    assert np.array_equal(direct.generate_state(8), spawned.generate_state(8))
+    assert np.array_equal(
+        direct.generate_state(8), np.random.SeedSequence(123).spawn(50)[k].generate_state(8)
+    )
+
+
+def test_replicate_seed_rejects_negative_index() -> None:
+    with pytest.raises(ValueError, match=">= 0"):
+        replicate_seed(1, -1)
+
+
+@pytest.mark.parametrize(("n", "jobs"), [(1, 1), (7, 1), (10, 2), (1000, 2), (5000, 4)])
+def test_chunks_cover_every_replicate_once_in_order(n: int, jobs: int) -> None:
+    chunks = chunk_ranges(n, jobs)
+    assert [k for c in chunks for k in c] == list(range(n))
+    assert max(len(c) for c in chunks) <= 200
+    if jobs > 1 and n >= 1000:
+        assert len(chunks) >= jobs * 4  # many replicates per chunk, several chunks per worker
+    assert chunk_ranges(0, 2) == []
+
+
+def test_replicate_k_is_the_same_for_3_and_6_replicates(scenario) -> None:
+    small = run_ensemble(scenario, replicates=3, root_seed=7)
+    large = run_ensemble(scenario, replicates=6, root_seed=7)
+    for name in ("model", "members", "events"):
+        a = small.table(name)
+        b = large.table(name)
+        b = b[b["replicate"] < 3].reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b)
+        assert a.columns[0] == "replicate"
+    assert sorted(large.model["replicate"].unique()) == list(range(6))
+
+
+def test_different_seeds_differ(scenario) -> None:
+    a = run_ensemble(scenario, replicates=2, root_seed=1)
+    b = run_ensemble(scenario, replicates=2, root_seed=2)
+    assert not a.members["alignment"].equals(b.members["alignment"])
+
+
+def test_jobs_are_capped_by_replicates_and_inputs_checked(scenario) -> None:
+    assert run_ensemble(scenario, replicates=1, jobs=8).jobs == 1
+    with pytest.raises(ValueError, match="replicates"):
+        run_ensemble(scenario, replicates=0)
+    with pytest.raises(ValueError, match="jobs"):
+        run_ensemble(scenario, replicates=2, jobs=0)
+
+
+def test_until_projects_past_the_calendar(scenario) -> None:
+    ens = run_ensemble(scenario, replicates=2, until="2023-06")
+    assert ens.model["date"].max() == pd.Timestamp("2023-06-01")
+    assert ens.until == "2023-06"
+
+
+@pytest.mark.parametrize(
+    ("until", "message"),
+    [
+        ("2023", "YYYY-MM"),
+        ("2023-13", "YYYY-MM"),
+        ("2021-01", "before the calendar end"),
+        ("2400-01", "200 years"),
+    ],
+)
+def test_check_until_rejects(scenario, until: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        check_until(scenario, until)
+
+
+def test_check_until_accepts(scenario) -> None:
+    assert check_until(scenario, None) is None
+    assert check_until(scenario, "2022-12") == "2022-12"
+    assert check_until(scenario, "2030-01") == "2030-01"
+
+
+def test_progress_bar(capsys) -> None:
+    with progress_bar(3, quiet=True) as advance:
+        advance(3)
+    with progress_bar(3, "work") as advance:
+        advance(1)
+        advance(2)
+    captured = capsys.readouterr()
+    assert "work" in captured.err
+    assert captured.out == ""
+
+
+def test_default_jobs_is_positive() -> None:
+    assert ensemble.default_jobs() >= 1
