@@ -207,7 +207,9 @@ class MemberState(mesa.Agent):
 
     Attributes read by the ``DataCollector``: ``member`` (code), ``alignment``, ``credibility``,
     ``engagement`` (``active``/``disengaged``/``frozen``/``exited``, ``absent`` before joining),
-    ``value`` (membership value V), ``outside_option`` (O), ``grievance``.
+    ``value`` (membership value V), ``outside_option`` (O), ``grievance``. They are plain
+    attributes (cheap for Mesa's reporters), refreshed from the arrays by :meth:`sync` at the end
+    of every month; the arrays in ``model.state`` are the source of truth.
     """
 
     model: AllianceModel
@@ -216,47 +218,50 @@ class MemberState(mesa.Agent):
         super().__init__(model)
         self.member = code
         self.index = index
+        self.alignment = 0.0
+        self.credibility = 0.0
+        self.engagement = "absent"
+        self.value = 0.0
+        self.outside_option = 0.0
+        self.grievance = 0.0
 
-    @property
-    def _s(self) -> AllianceState:
-        return self.model.state
-
-    @property
-    def alignment(self) -> float:
-        return float(self._s.alignment[self.index])
-
-    @property
-    def credibility(self) -> float:
-        return float(self._s.credibility[self.index])
+    @staticmethod
+    def sync(agents: list[MemberState], s: AllianceState) -> None:
+        """Copy every member's current values from the arrays to its reporter attributes."""
+        columns = zip(
+            s.alignment.tolist(),
+            s.credibility.tolist(),
+            s.level.tolist(),
+            s.value.tolist(),
+            s.outside.tolist(),
+            s.grievance.tolist(),
+            strict=True,
+        )
+        for agent, (a, c, level, v, o, g) in zip(agents, columns, strict=True):
+            agent.alignment = a
+            agent.credibility = c
+            agent.engagement = "absent" if level == ABSENT else LEVEL_NAMES[level]
+            agent.value = v
+            agent.outside_option = o
+            agent.grievance = g
 
     @property
     def credibility_domestic(self) -> float:
-        return float(rules.beta_mean(self._s.alpha[0, self.index], self._s.beta[0, self.index]))
+        """Current c_D (docs/MODEL.md §7.3), read from the arrays."""
+        s = self.model.state
+        return float(rules.beta_mean(s.alpha[DOMESTIC, self.index], s.beta[DOMESTIC, self.index]))
 
     @property
     def credibility_interstate(self) -> float:
-        return float(rules.beta_mean(self._s.alpha[1, self.index], self._s.beta[1, self.index]))
-
-    @property
-    def engagement(self) -> str:
-        level = int(self._s.level[self.index])
-        return "absent" if level == ABSENT else LEVEL_NAMES[level]
-
-    @property
-    def value(self) -> float:
-        return float(self._s.value[self.index])
-
-    @property
-    def outside_option(self) -> float:
-        return float(self._s.outside[self.index])
-
-    @property
-    def grievance(self) -> float:
-        return float(self._s.grievance[self.index])
+        """Current c_I (docs/MODEL.md §7.3), read from the arrays."""
+        s = self.model.state
+        return float(
+            rules.beta_mean(s.alpha[INTERSTATE, self.index], s.beta[INTERSTATE, self.index])
+        )
 
     @property
     def leading(self) -> bool:
-        return self.index == self._s.leader
+        return self.index == self.model.state.leader
 
     def __repr__(self) -> str:
         return f"MemberState({self.member}, {self.engagement}, alignment={self.alignment:.3f})"

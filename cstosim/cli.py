@@ -252,7 +252,9 @@ def _print_run_table(folder: Path) -> None:
     members = Table(title=f"Probability of each member's state in {when}", title_justify="left")
     for name in ("member", "disengaged", "frozen", "exited", "ever exited"):
         members.add_column(name, justify="left" if name == "member" else "right")
-    for code, p in final["members"].items():
+    order = pd.read_parquet(folder / "members.parquet", columns=["member"])["member"].unique()
+    rank = {code: i for i, code in enumerate(order)}
+    for code, p in sorted(final["members"].items(), key=lambda item: rank.get(item[0], 0)):
         members.add_row(
             code,
             *(
@@ -337,12 +339,15 @@ def plot(results_dir: Path, fmt: str, debug: bool) -> None:
       alignment.FMT   each member's alignment, median with bands (small multiples)
       engagement.FMT  each member's engagement-state probabilities over time (stacked areas)
       exit.FMT        cumulative probability of exit and of freezing per member
+    A folder written by `cstosim compare` gets its difference and members figures redrawn.
     """
 
     def action() -> None:
+        from cstosim.compare import is_comparison_folder, replot_comparison
         from cstosim.plots import plot_results
 
-        for path in plot_results(results_dir, fmt):
+        draw = replot_comparison if is_comparison_folder(results_dir) else plot_results
+        for path in draw(results_dir, fmt):
             click.echo(str(path))
 
     _guard(debug, action)
@@ -388,8 +393,11 @@ def compare(
     A and B are scenario files (both are run with the same seed per replicate) or results
     folders of `cstosim run` made with equal --seed and --replicates (an error otherwise); a
     scenario file next to a results folder is run with that folder's seed, replicates and
-    --until unless given. Example: cstosim compare scenarios/csto-2022-2023.yaml
-    scenarios/csto-cf-armenia-answered.yaml
+    --until unless given. --set changes both scenarios, --set-a and --set-b one of them.
+
+    \b
+    Example ("what if Armenia had been answered in 2022?"):
+      cstosim compare scenarios/csto-2022-2023.yaml scenarios/csto-cf-armenia-answered.yaml
 
     \b
     The comparison folder [default: results/compare/<A>-vs-<B>/<UTC timestamp>/] holds:

@@ -288,49 +288,73 @@ def fig_difference(c: Comparison) -> Any:
     return fig
 
 
+SIDE_COLOURS = {"a": "#8C8C8C", "b": "#000000"}  # A grey, B black: readable in greyscale too
+STATE_STYLES = {"exited": "-", "frozen or exited": (0, (4, 2))}
+
+
 def fig_members(c: Comparison) -> Any:
+    """One panel per member: cumulative P(exited) and P(frozen or exited) in A and in B."""
+    from matplotlib.lines import Line2D
+
     from cstosim import plots
 
     order = _member_order(c.a, c.b)
     colours = plots.member_colours(order)
     name_a, name_b = _names(c)
     with plots.style():
-        fig, axes = plots._grid(2, panel_w=3.8, panel_h=2.6, ncols=2, bottom=0.75)
-        for ax, state in zip(axes, ("exited", "frozen or exited"), strict=True):
-            t = c.trajectories[c.trajectories["state"] == state]
-            for code in order:
-                rows = t[t["member"] == code].sort_values("date")
-                colour = colours[code][0]
-                ax.plot(
-                    rows["date"],
-                    rows["p_a"],
-                    color=colour,
-                    lw=1.3,
-                    ls="-",
-                    drawstyle="steps-post",
-                    label=f"{code} A",
-                )
-                ax.plot(
-                    rows["date"],
-                    rows["p_b"],
-                    color=colour,
-                    lw=1.3,
-                    ls="--",
-                    drawstyle="steps-post",
-                    label=f"{code} B",
-                )
-            ax.set_title(f"cumulative probability: {state}", loc="left")
+        fig, axes = plots._grid(len(order), bottom=1.05)
+        for ax, code in zip(axes, order, strict=True):
+            t = c.trajectories[c.trajectories["member"] == code].sort_values("date")
+            for state, dash in STATE_STYLES.items():
+                rows = t[t["state"] == state]
+                for side in ("a", "b"):
+                    ax.plot(
+                        rows["date"],
+                        rows[f"p_{side}"],
+                        color=SIDE_COLOURS[side],
+                        ls=dash,
+                        lw=1.5 if side == "b" else 2.2,
+                        drawstyle="steps-post",
+                    )
+            member = c.a.scenario.members.get(code) or c.b.scenario.members.get(code)
+            ax.set_title(
+                f"{code} · {member.name if member else code}",
+                loc="left",
+                color=colours[code][0],
+                fontweight="bold",
+            )
             ax.set_ylim(-0.01, 1.01)
             ax.grid(axis="y", color="#EEEEEE", lw=0.5)
-            plots._format_dates(ax)
-        axes[0].set_ylabel("probability")
-        axes[1].legend(loc="upper left", frameon=False, ncols=2)
+            plots._format_dates(ax, small=True)
+        axes[0].set_ylabel("cumulative probability")
+        handles = [
+            Line2D([], [], color=SIDE_COLOURS["a"], lw=2.2, label=f"A: {name_a}"),
+            Line2D([], [], color=SIDE_COLOURS["b"], lw=1.5, label=f"B: {name_b}"),
+            Line2D([], [], color="#444444", ls=STATE_STYLES["exited"], label="has exited"),
+            Line2D(
+                [],
+                [],
+                color="#444444",
+                ls=STATE_STYLES["frozen or exited"],
+                label="has been frozen or exited",
+            ),
+        ]
+        height = fig.get_figheight()
+        fig.legend(
+            handles=handles,
+            loc="lower left",
+            frameon=False,
+            ncols=4,
+            borderaxespad=0,
+            bbox_to_anchor=(0.7 / fig.get_figwidth(), 0.45 / height),
+        )
         m = c.a.manifest
         plots._caption(
             fig,
-            f"Solid: A = {name_a}; dashed: B = {name_b}. "
-            f"{m['replicates']} replicates each, root seed {m['root_seed']}; "
-            f"cstosim {__version__}.",
+            f"Share of replicates in which each member has exited (solid) or "
+            f"has been frozen or exited (dashed) by each month, in A (grey) and B "
+            f"(black). {m['replicates']} replicate pairs, root seed "
+            f"{m['root_seed']}; cstosim {__version__}.",
         )
     return fig
 
@@ -346,3 +370,22 @@ def final_rows(c: Comparison) -> dict[str, Any]:
         return float(model["cohesion"].median())
 
     return {"date": pd.Timestamp(last), "a": median(c.a), "b": median(c.b), "difference": diff}
+
+
+def is_comparison_folder(folder: Path) -> bool:
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == FORMAT
+
+
+def replot_comparison(folder: Path, fmt: str = "png") -> list[Path]:
+    """Redraw the figures of a comparison folder from the results it compared."""
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    sides = []
+    for side in ("a", "b"):
+        inside = folder / side
+        sides.append(inside if inside.is_dir() else Path(manifest[side]["path"]))
+    return plot_comparison(folder, compare_folders(sides[0], sides[1]), fmt)

@@ -187,7 +187,7 @@ def _edit_timeline(
         entries.append((entry, old_locs, (timeline, i)))
     ids = [e.get("id") if isinstance(e, dict) else None for e, _, _ in entries]
 
-    removals = child.get(remove_key) or []
+    removals = child.get(remove_key, [])
     if not isinstance(removals, list):
         problems.append(Problem(locs[(remove_key,)], remove_key, "expected a list of ids"))
         removals = []
@@ -200,7 +200,7 @@ def _edit_timeline(
                     f"no entry with id {rid!r} to remove; known: {_ids(ids)}",
                 )
             )
-    patches = child.get(patch_key) or {}
+    patches = child.get(patch_key, {})
     if not isinstance(patches, dict):
         problems.append(Problem(locs[(patch_key,)], patch_key, "expected a mapping id -> fields"))
         patches = {}
@@ -235,7 +235,7 @@ def _edit_timeline(
             _copy_prefix(locs, (patch_key, pid, fname), new_locs, ("_", fname))
         patched[pid] = (new_entry, new_locs, ("_",))
 
-    adds = child.get(add_key) or []
+    adds = child.get(add_key, [])
     if not isinstance(adds, list):
         problems.append(Problem(locs[(add_key,)], add_key, "expected a list of entries"))
         adds = []
@@ -492,7 +492,7 @@ def _partial_cross_check(data: dict[str, Any], errors: list[Any]) -> list[tuple[
         return kept, index
 
     raw_events = data.get("events") if isinstance(data.get("events"), list) else []
-    raw_ids = {e.get("id") for e in raw_events or [] if isinstance(e, dict)}
+    raw_ids = {e.get("id") for e in raw_events or [] if isinstance(e, dict) and _is_text(e, "id")}
     out: list[tuple[Path_, str]] = []
     for lenient in (True, False):
         events, event_index = timeline("events", _EVENT, "type", lenient)
@@ -655,3 +655,7 @@ def _step(annotation: Any, part: str | int, node: Any) -> Any:
         if len(non_none) == 1:
             return _step(non_none[0], part, node)
     return None
+
+
+def _is_text(entry: dict[str, Any], key: str) -> bool:
+    return isinstance(entry.get(key), str)

@@ -255,6 +255,11 @@ class AllianceModel(mesa.Model):
 
     # ---------------------------------------------------------------------------- the month
 
+    def run(self) -> None:
+        """Step month by month to the end of the run; ``running`` is then False."""
+        while self.running:
+            self.step()
+
     def step(self) -> None:
         """Advance one month (docs/MODEL.md §3)."""
         if self.t >= len(self.months):
@@ -392,6 +397,7 @@ class AllianceModel(mesa.Model):
             metrics.consensus_capacity(s.alignment, s.empty_chair, s.deciding(), p)
         )
         self.capacity = float(s.capacity)
+        MemberState.sync(self.member_agents, s)
 
     def _check_structure(self) -> None:
         """Log (as ``skipped``) member ties that name unknown codes."""
@@ -429,8 +435,7 @@ def simulate(
     ``seed`` seeds ``numpy.random.default_rng``; the same scenario and seed give identical tables.
     """
     model = AllianceModel(scenario, rng=np.random.default_rng(seed), until=until)
-    while model.running:
-        model.step()
+    model.run()
     return tables(model)
 
 
@@ -444,11 +449,10 @@ def tables(model: AllianceModel) -> Replicate:
     frame["blocs"] = frame["blocs"].astype(int)
     frame["exits"] = frame["exits"].astype(int)
     records = model.datacollector._agent_records
-    rows = []
-    for k, step in enumerate(sorted(records)):
-        for rec in records[step]:
-            rows.append((dates[k], *rec[2:]))
-    members = pd.DataFrame(rows, columns=["date", *AGENT_REPORTERS])
+    per_month = [records[step] for step in sorted(records)]
+    rows = [rec[2:] for month in per_month for rec in month]
+    members = pd.DataFrame(rows, columns=list(AGENT_REPORTERS))
+    members.insert(0, "date", dates.repeat([len(month) for month in per_month]))
     if model.event_log:
         events = pd.DataFrame(model.event_log, columns=list(EVENT_COLUMNS))
     else:

@@ -1,7 +1,7 @@
 """Model-wide coefficients of the alliance model: meaning, range, default and source.
 
 Every coefficient is one pydantic field whose ``description`` is its one-line meaning and whose
-``ge``/``le`` bounds are its admissible range; ``docs/MODEL.md`` (section 7, "Parameters") gives
+``ge``/``le`` bounds are its admissible range; ``docs/MODEL.md`` (section 8, "Parameters") gives
 the longer justification and the source of each default. A scenario's ``parameters:`` block
 overrides any of them; ``cstosim schema`` exports them with their ranges. A ``parameter_shock``
 that would push a coefficient out of its range is clipped to it (and logged, see docs/MODEL.md).
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Parameters(BaseModel):
-    """Coefficients shared by every member (see docs/MODEL.md, section 7 "Parameters")."""
+    """Coefficients shared by every member (see docs/MODEL.md, section 8 "Parameters")."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 

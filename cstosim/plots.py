@@ -221,6 +221,9 @@ def draw_markers(
             color="#222222" if driver else "#7A3E63",
             style="normal" if driver else "italic",
             annotation_clip=False,
+            # a white box hides the connectors of later markers that pass behind the label
+            bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none"},
+            zorder=3,
         )
 
 

@@ -342,8 +342,13 @@ def engagement_hazards(net: Num, level: Any, exit_cost: Num, p: Any) -> tuple[Nu
     h↑ = h·σ(β(N − θ_ℓ − η)) for ℓ ≥ 1 (none from active or exited), η the hysteresis.
     """
     lv = np.asarray(level)
-    down_theta = step_threshold(clip(lv + 1, 1, 3), exit_cost, p)
-    up_theta = step_threshold(clip(lv, 1, 3), exit_cost, p)
+    # θ_{ℓ+1} (step down from ℓ) and θ_ℓ (step up from ℓ), as in step_threshold, inlined
+    down_theta = (
+        p.engagement_threshold
+        - lv * p.engagement_step
+        - (lv == 2) * (p.weight_exit_cost * np.asarray(exit_cost))
+    )
+    up_theta = p.engagement_threshold - (lv - 1) * p.engagement_step
     down = p.hazard_base * logistic(p.hazard_slope * (down_theta - net))
     up = p.hazard_base * logistic(p.hazard_slope * (net - up_theta - p.hysteresis))
     down = np.where((lv >= 0) & (lv <= 2), down, 0.0)

@@ -221,9 +221,20 @@ def dump_yaml(data: Any) -> str:
     yaml.default_flow_style = False
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.width = 100
+    yaml.representer.add_representer(str, _represent_str)
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     return buffer.getvalue()
+
+
+_BREAKS = ("\x85", "\u2028", "\u2029")  # line breaks for a YAML reader, not for Python
+
+
+def _represent_str(representer: Any, value: str) -> Any:
+    """Strings with exotic line breaks are double-quoted, where they are written as escapes."""
+    if any(c in value for c in _BREAKS):
+        return representer.represent_scalar(f"{_CORE}str", value, style='"')
+    return representer.represent_str(value)
 
 
 def _tag(node: Node) -> str:

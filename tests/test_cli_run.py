@@ -119,12 +119,14 @@ def test_default_out_folder(tmp_path: Path, monkeypatch) -> None:
 
 def test_existing_folder_is_refused_and_kept(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    assert run("-n", "2", "-j", "1", "--seed", "1", "--out", str(out), "--no-plot").exit_code == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    first = run("-n", "2", "-j", "1", "--seed", "1", "--out", str(out), "--format", "pdf")
+    assert first.exit_code == 0, first.output
+    assert len(list((out / "figures").glob("*.pdf"))) == 4  # run draws the figures by default
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     again = run("-n", "3", "-j", "1", "--seed", "2", "--out", str(out), "--no-plot")
     assert again.exit_code == 2
     assert "already exists" in again.output and "--force" in again.output
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     forced = run("-n", "3", "-j", "1", "--seed", "2", "--out", str(out), "--no-plot", "--force")
     assert forced.exit_code == 0
     assert json.loads((out / "manifest.json").read_text())["root_seed"] == 2

@@ -129,6 +129,9 @@ def test_results_folders_with_equal_seeds(tmp_path: Path) -> None:
     assert manifest["a"]["path"] == str(a) and manifest["b"]["sets"] == [
         "members.BRV.exit_cost=0.9"
     ]
+    redrawn = invoke("plot", str(out), "--format", "pdf")
+    assert redrawn.exit_code == 0, redrawn.output
+    assert (out / "figures" / "difference.pdf").read_bytes().startswith(b"%PDF")
     comparison = compare_folders(a, b)
     check_pairable(comparison.a, comparison.b)
     assert set(comparison.members["member"]) == {"LDR", "ALP", "BRV"}

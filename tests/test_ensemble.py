@@ -118,3 +118,20 @@ def test_progress_bar(capsys) -> None:
 
 def test_default_jobs_is_positive() -> None:
     assert ensemble.default_jobs() >= 1
+
+
+def test_worker_functions_in_process(scenario) -> None:
+    """What a spawned worker does, run here (coverage does not follow spawned processes)."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        ensemble._init_worker(scenario, 7, None)
+        number, done, tables = ensemble._worker_chunk((3, 1, 3))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (number, done) == (3, 2)
+    expected = ensemble.run_chunk(scenario, 7, range(1, 3), None)
+    for got, want in zip(tables, expected, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    assert list(tables[0]["replicate"].unique()) == [1, 2]

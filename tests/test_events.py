@@ -441,3 +441,39 @@ def test_structure_warns_about_unknown_member_ties() -> None:
     model = AllianceModel(scenario(members, [], QUIET), rng=0)
     assert model.event_log[0]["outcome"] == "skipped"
     assert model.state.ties[1, 0] == 0.7
+
+
+def test_shock_on_an_unknown_threat_source_is_skipped() -> None:
+    shock = {
+        "id": "p",
+        "date": "2020-02",
+        "type": "parameter_shock",
+        "target": "members.AAA.threats.ZZZ",
+        "set": 0.5,
+    }
+    model = run([shock])
+    (entry,) = entries(model, "p")
+    assert entry["outcome"] == "skipped"
+    assert "ZZZ" in entry["detail"]
+
+
+def test_war_started_by_an_actor_entraps_nobody() -> None:
+    war = {
+        "id": "w",
+        "date": "2020-02",
+        "type": "war",
+        "initiator": "AGG",
+        "target": "BBB",
+        "drain": 0.5,
+        "entrapment": 0.9,
+    }
+    model, base = run([war], actors=AGG), run([], actors=AGG)
+    assert model.capacity == base.capacity
+    np.testing.assert_allclose(model.state.value, base.state.value)
+
+
+def test_lookups() -> None:
+    model = AllianceModel(scenario(events=[], parameters=STILL, actors=AGG), rng=0)
+    assert model.index("AAA") == 1 and model.index("AGG") is None
+    assert model.source_index("AGG") == 3 and model.source_index("ZZZ") is None
+    assert model.takes_part("AAA") and not model.takes_part("ZZZ")

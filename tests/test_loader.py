@@ -394,6 +394,11 @@ def test_errors_in_a_child_point_into_the_child() -> None:
     ]
 
 
+def test_resolve_raises_for_bad_edits() -> None:
+    with pytest.raises(ScenarioError, match="no entry with id 'no-such-event' to remove"):
+        resolve(EXT / "child-broken.yaml")
+
+
 def test_extends_cycle() -> None:
     (error,) = errors(EXT / "cycle-a.yaml")
     assert error.startswith(f"{EXT / 'cycle-b.yaml'}:2:1: extends: cycle of extends: ")

@@ -34,8 +34,9 @@ def example() -> Any:
 
 def test_runs_the_example_from_a_path_and_follows_the_contract(example: Any) -> None:
     model = AllianceModel(scenario=str(EXAMPLE), rng=42)
-    model.run_model()
+    model.run()
     assert not model.running
+    assert model.t == 36
     assert model.spec.name == "example-triad"
     assert len(model.datacollector.model_vars["cohesion"]) == 36
     rep = simulate(example, 42)
@@ -319,3 +320,17 @@ def test_reporters_are_plain_attributes(example: Any) -> None:
         assert isinstance(getattr(model, name), float | int)
     for name in AGENT_REPORTERS:
         assert isinstance(getattr(agent, name), str | float)
+
+
+def test_mesa_batch_run_with_deprecated_iterations_still_works() -> None:
+    """Mesa 3.5 deprecates ``iterations=`` (use ``rng=[...]``); the model runs unchanged."""
+    with pytest.warns(DeprecationWarning, match="iterations"):
+        results = mesa.batch_run(
+            AllianceModel,
+            parameters={"scenario": str(EXAMPLE)},
+            iterations=1,
+            number_processes=1,
+            data_collection_period=1,
+            display_progress=False,
+        )
+    assert len(results) == 36 * 3

@@ -266,3 +266,11 @@ def test_git_commit_and_versions() -> None:
     assert commit is None or len(commit) == 40
     assert dirty in (None, True, False)
     assert "mesa" in R.package_versions()
+
+
+def test_git_commit_without_git(monkeypatch) -> None:
+    def no_git(*args, **kwargs):
+        raise OSError("git not installed")
+
+    monkeypatch.setattr(R.subprocess, "run", no_git)
+    assert R.git_commit() == (None, None)

@@ -232,3 +232,65 @@ def test_schema_of_child_files(
     messages = [e.message for e in validator.iter_errors(data)]
     assert any(fragment in m for m in messages), messages
     assert list(validator.iter_errors({"extends": "base.yaml", "members": {"NEW": {}}})) == []
+
+
+# ---- docs/SCENARIOS.md -------------------------------------------------------------------------
+
+DOC = (ROOT / "docs" / "SCENARIOS.md").read_text(encoding="utf-8")
+
+
+def _yaml_blocks() -> list[str]:
+    parts = DOC.split("```yaml\n")[1:]
+    return [part.split("```", 1)[0] for part in parts]
+
+
+def test_doc_names_every_event_type_and_field() -> None:
+    from cstosim.scenario import (
+        Actor,
+        EngagementObservation,
+        InitialState,
+        Member,
+        ResponseObservation,
+        Source,
+        _union_models,
+    )
+    from cstosim.scenario import Event as EventUnion
+
+    for event_type in EVENT_TYPES:
+        assert f"### `{event_type}`" in DOC
+    models = [*_union_models(EventUnion), Member, InitialState, Actor, Source]
+    models += [EngagementObservation, ResponseObservation]
+    missing = [
+        f"{model.__name__}.{field}"
+        for model in models
+        for field in model.model_fields
+        if f"`{field}`" not in DOC
+    ]
+    assert missing == []
+
+
+def test_doc_examples_are_valid(tmp_path: Path, validator: jsonschema.Draft202012Validator) -> None:
+    from pydantic import TypeAdapter
+
+    from cstosim.scenario import Event as EventUnion
+    from cstosim.yamlio import parse_located
+
+    adapter: TypeAdapter[Any] = TypeAdapter(EventUnion)
+    events = 0
+    for block in _yaml_blocks():
+        if all(line.startswith("#") for line in block.splitlines()):
+            continue  # the editor hint alone
+        data, _ = parse_located(block, "SCENARIOS.md")
+        if isinstance(data, list) and all("type" in entry for entry in data):
+            for entry in data:
+                adapter.validate_json(json.dumps(entry), strict=True)
+                events += 1
+        elif isinstance(data, dict) and {"schema_version", "members"} <= set(data):
+            path = tmp_path / "first.yaml"
+            path.write_text(block, encoding="utf-8")
+            load_scenario(path)
+        if isinstance(data, dict) and (
+            "extends" in data or {"schema_version", "members"} <= set(data)
+        ):
+            assert list(validator.iter_errors(data)) == []
+    assert events == len(EVENT_TYPES)

@@ -198,7 +198,8 @@ def test_format_path_and_problem_text() -> None:
 def test_dump_yaml_round_trips_awkward_text() -> None:
     data = {
         "z": "2022-01-05",
-        "a": ["yes", "null", "1e3", "#x", "a: b", "- x", "", " lead", "multi\nline"],
+        "a": ["yes", "null", "1e3", "#x", "a: b", "- x", "", " lead", "multi\nline", "n\x85l"],
+        "u": "Ереван\u2028Երևան\u2029",
         "n": {"f": 1e-07, "i": 10**20, "b": False, "none": None},
     }
     text = dump_yaml(data)
