@@ -75,7 +75,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario.model_validate(data)
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=15)
 @given(scenarios(), st.booleans())
 def test_dump_and_reload_is_identity(scenario: Scenario, exclude_none: bool) -> None:
     text_ = dump_yaml(scenario.model_dump(mode="json", exclude_none=exclude_none))
