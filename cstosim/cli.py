@@ -6,6 +6,7 @@ while running (one line; ``--debug`` shows the traceback).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -195,30 +196,37 @@ def _default_out(*names: str) -> Path:
     return out
 
 
-def _request(
-    replicates: int | None,
-    seed: int | None,
-    jobs: int | None,
-    until: str | None,
-    fmt: str,
-    no_plot: bool,
-    quiet: bool,
-    file: Path | None,
-    sets: Any,
-) -> Any:
-    from cstosim.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED, RunRequest, default_jobs
+@dataclasses.dataclass
+class _RunOptions:
+    """The options shared by ``run`` and ``compare``, as click passes them."""
 
-    return RunRequest(
-        replicates=replicates if replicates is not None else DEFAULT_REPLICATES,
-        seed=seed if seed is not None else DEFAULT_SEED,
-        jobs=jobs if jobs is not None else default_jobs(),
-        until=until,
-        figure_format=None if no_plot else fmt,
-        quiet=quiet,
-        command=["cstosim", *sys.argv[1:]],
-        scenario_file=str(file) if file is not None else None,
-        sets=list(sets),
-    )
+    replicates: int | None
+    seed: int | None
+    jobs: int | None
+    until: str | None
+    out: Path | None
+    sets: tuple[str, ...]
+    force: bool
+    quiet: bool
+    no_plot: bool
+    fmt: str
+    debug: bool
+
+    def request(self, file: Path | None, sets: Any) -> Any:
+        """A :class:`cstosim.ensemble.RunRequest` for one scenario file."""
+        from cstosim.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED, RunRequest, default_jobs
+
+        return RunRequest(
+            replicates=self.replicates if self.replicates is not None else DEFAULT_REPLICATES,
+            seed=self.seed if self.seed is not None else DEFAULT_SEED,
+            jobs=self.jobs if self.jobs is not None else default_jobs(),
+            until=self.until,
+            figure_format=None if self.no_plot else self.fmt,
+            quiet=self.quiet,
+            command=["cstosim", *sys.argv[1:]],
+            scenario_file=str(file) if file is not None else None,
+            sets=list(sets),
+        )
 
 
 def _load_for_run(file: Path, sets: Any, until: str | None) -> Any:
@@ -268,20 +276,7 @@ def _print_run_table(folder: Path) -> None:
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @_run_options
-def run(
-    scenario: Path,
-    replicates: int | None,
-    seed: int | None,
-    jobs: int | None,
-    until: str | None,
-    out: Path | None,
-    sets: tuple[str, ...],
-    force: bool,
-    quiet: bool,
-    no_plot: bool,
-    fmt: str,
-    debug: bool,
-) -> None:
+def run(scenario: Path, **options: Any) -> None:
     """Run SCENARIO as a Monte Carlo ensemble and write a results folder.
 
     \b
@@ -300,22 +295,23 @@ def run(
     existing output folder); 1 failure while running; 130 interrupted (nothing written).
     """
 
+    opts = _RunOptions(**options)
+
     def action() -> None:
         from cstosim.ensemble import run_to_folder
         from cstosim.results import check_target
 
-        loaded = _load_for_run(scenario, sets, until)
-        target = out if out is not None else _default_out(loaded.name)
-        check_target(target, force)
-        request = _request(replicates, seed, jobs, until, fmt, no_plot, quiet, scenario, sets)
-        run_to_folder(target, loaded, request, force)
-        if not quiet:
+        loaded = _load_for_run(scenario, opts.sets, opts.until)
+        target = opts.out if opts.out is not None else _default_out(loaded.name)
+        check_target(target, opts.force)
+        run_to_folder(target, loaded, opts.request(scenario, opts.sets), opts.force)
+        if not opts.quiet:
             _print_run_table(target)
             click.echo(f"results: {target}")
         else:
             click.echo(str(target))
 
-    _guard(debug, action)
+    _guard(opts.debug, action)
 
 
 @main.command()
@@ -372,21 +368,7 @@ def plot(results_dir: Path, fmt: str, debug: bool) -> None:
     help="Override a value in scenario B only (repeatable).",
 )
 def compare(
-    a: Path,
-    b: Path,
-    replicates: int | None,
-    seed: int | None,
-    jobs: int | None,
-    until: str | None,
-    out: Path | None,
-    sets: tuple[str, ...],
-    force: bool,
-    quiet: bool,
-    no_plot: bool,
-    fmt: str,
-    debug: bool,
-    sets_a: tuple[str, ...],
-    sets_b: tuple[str, ...],
+    a: Path, b: Path, sets_a: tuple[str, ...], sets_b: tuple[str, ...], **options: Any
 ) -> None:
     """Compare B against A with common random numbers (paired replicates).
 
@@ -410,45 +392,17 @@ def compare(
     Exit codes as for `cstosim run`.
     """
 
-    def action() -> None:
-        _compare(
-            a,
-            b,
-            replicates,
-            seed,
-            jobs,
-            until,
-            out,
-            sets,
-            force,
-            quiet,
-            no_plot,
-            fmt,
-            sets_a,
-            sets_b,
-        )
+    opts = _RunOptions(**options)
 
-    _guard(debug, action)
+    def action() -> None:
+        _compare(a, b, opts, sets_a, sets_b)
+
+    _guard(opts.debug, action)
 
 
 def _compare(
-    a: Path,
-    b: Path,
-    replicates: int | None,
-    seed: int | None,
-    jobs: int | None,
-    until: str | None,
-    out: Path | None,
-    sets: tuple[str, ...],
-    force: bool,
-    quiet: bool,
-    no_plot: bool,
-    fmt: str,
-    sets_a: tuple[str, ...],
-    sets_b: tuple[str, ...],
+    a: Path, b: Path, opts: _RunOptions, sets_a: tuple[str, ...], sets_b: tuple[str, ...]
 ) -> None:
-    import dataclasses
-
     from cstosim.compare import compare_results, plot_comparison, write_comparison
     from cstosim.ensemble import InputError, produce
     from cstosim.results import (
@@ -461,8 +415,8 @@ def _compare(
 
     started = utc_now()
     sides: list[tuple[str, Path, tuple[str, ...]]] = [
-        ("a", a, (*sets, *sets_a)),
-        ("b", b, (*sets, *sets_b)),
+        ("a", a, (*opts.sets, *sets_a)),
+        ("b", b, (*opts.sets, *sets_b)),
     ]
     folders = {name: path for name, path, _ in sides if path.is_dir()}
     for name, path, extra in sides:
@@ -471,11 +425,14 @@ def _compare(
     # a scenario next to a results folder takes that folder's seed, replicates and until
     if folders:
         manifest = read_manifest(next(iter(folders.values())))
-        replicates = replicates if replicates is not None else manifest.get("replicates")
-        seed = seed if seed is not None else manifest.get("root_seed")
-        until = until if until is not None else manifest.get("until")
+        opts = dataclasses.replace(
+            opts,
+            replicates=opts.replicates or manifest.get("replicates"),
+            seed=opts.seed if opts.seed is not None else manifest.get("root_seed"),
+            until=opts.until or manifest.get("until"),
+        )
     scenarios = {
-        name: _load_for_run(path, extra, until)
+        name: _load_for_run(path, extra, opts.until)
         for name, path, extra in sides
         if name not in folders
     }
@@ -483,24 +440,24 @@ def _compare(
         scenarios[n].name if n in scenarios else read_manifest(folders[n]).get("scenario_name", n)
         for n in ("a", "b")
     ]
-    target = out if out is not None else _default_out("compare", f"{names[0]}-vs-{names[1]}")
-    check_target(target, force)
-    with staged_folder(target, force) as tmp:
+    target = opts.out or _default_out("compare", f"{names[0]}-vs-{names[1]}")
+    check_target(target, opts.force)
+    with staged_folder(target, opts.force) as tmp:
         results = {}
         for name, path, extra in sides:
             if name in folders:
                 results[name] = read_results(path)
                 continue
-            request = _request(replicates, seed, jobs, until, fmt, no_plot, quiet, path, extra)
+            request = opts.request(path, extra)
             request = dataclasses.replace(request, label=f"{name.upper()}: {path.name}")
             (tmp / name).mkdir()
             produce(tmp / name, scenarios[name], request)
             results[name] = read_results(tmp / name)
         comparison = compare_results(results["a"], results["b"])
         write_comparison(tmp, comparison, ["cstosim", *sys.argv[1:]], started)
-        if not no_plot:
-            plot_comparison(tmp, comparison, fmt)
-    if quiet:
+        if not opts.no_plot:
+            plot_comparison(tmp, comparison, opts.fmt)
+    if opts.quiet:
         click.echo(str(target))
         return
     _print_compare_table(comparison, names)
