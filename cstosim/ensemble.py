@@ -76,14 +76,15 @@ def default_jobs() -> int:
 
 
 def chunk_ranges(replicates: int, jobs: int) -> list[range]:
-    """Split ``range(replicates)`` into contiguous chunks: about 8 per worker, at most 200 each.
+    """Split ``range(replicates)`` into contiguous chunks: about 8 per worker, at most 200 each
+    (100 each in a single process).
 
     Several chunks per worker balance the load and let the progress bar move; many replicates
     per chunk keep the per-task overhead small.
     """
     if replicates <= 0:
         return []
-    size = 1 if jobs <= 1 else max(1, min(200, math.ceil(replicates / (jobs * 8))))
+    size = 100 if jobs <= 1 else max(1, min(200, math.ceil(replicates / (jobs * 8))))
     return [range(start, min(start + size, replicates)) for start in range(0, replicates, size)]
 
 
@@ -110,14 +111,24 @@ def _with_replicate(frame: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def run_chunk(
-    scenario: Scenario, root_seed: int, indices: Sequence[int], until: str | None
+    scenario: Scenario,
+    root_seed: int,
+    indices: Sequence[int],
+    until: str | None,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Run the replicates ``indices`` and return their three tables, ``replicate`` first."""
+    """Run the replicates ``indices`` and return their three tables, ``replicate`` first.
+
+    Tables are concatenated per chunk, so that few pandas objects stay alive between chunks
+    (thousands of small DataFrames make Python's cyclic garbage collector slow).
+    """
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     for k in indices:
         rep = run_replicate(scenario, root_seed, k, until)
         for name in TABLES:
             parts[name].append(_with_replicate(getattr(rep, name), k))
+        if progress is not None:
+            progress(1)
     model, members, events = (_concat(parts[name]) for name in TABLES)
     return model, members, events
 
@@ -167,9 +178,7 @@ def run_ensemble(
     results: list[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None] = [None] * len(chunks)
     if jobs == 1:
         for number, chunk in enumerate(chunks):
-            results[number] = run_chunk(scenario, root_seed, chunk, until)
-            if progress is not None:
-                progress(len(chunk))
+            results[number] = run_chunk(scenario, root_seed, chunk, until, progress)
     else:
         context = multiprocessing.get_context("spawn")
         tasks = [(n, c.start, c.stop) for n, c in enumerate(chunks)]

@@ -56,7 +56,9 @@ The baseline's probabilities are clipped in the same way for its log score.
 =====================  ========================================================================
 
 ``score.json`` holds the totals: ``scenario``, ``observations``, ``replicates``, ``clip``,
-``brier``, ``brier_baseline``, ``brier_skill``, ``log_score``, ``log_score_baseline``.
+``brier``, ``brier_baseline``, ``brier_skill``, ``log_score``, ``log_score_baseline`` and
+``skipped``: the ids of observations left out because the run stopped before their month (a run
+with ``--until`` earlier than ``calendar.end``).
 """
 
 from __future__ import annotations
@@ -307,7 +309,13 @@ def score(
     n = len(ids)
     invocations = {ev.id: ev for ev in scenario.events if isinstance(ev, Invocation)}
     rows: list[dict[str, Any]] = []
+    last = _last_month(members)
+    skipped: list[str] = []
     for ob in scenario.observations:
+        checked = ob.date if isinstance(ob, EngagementObservation) else invocations[ob.event].date
+        if last is not None and month_start(checked) > last:
+            skipped.append(ob.id)  # the run stopped before this month (``until``)
+            continue
         if isinstance(ob, EngagementObservation):
             holds, missing = engagement_counts(ob, members, ids)
             member, event = ob.member, None
@@ -338,7 +346,16 @@ def score(
             }
         )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
-    return ScoreReport(table=table, totals=totals(table, scenario.name, n, clip))
+    summary = totals(table, scenario.name, n, clip)
+    summary["skipped"] = skipped
+    return ScoreReport(table=table, totals=summary)
+
+
+def _last_month(members: pd.DataFrame) -> pd.Timestamp | None:
+    """The last month the run reached (None if the table is empty)."""
+    if not len(members):
+        return None
+    return pd.Timestamp(members["date"].max())
 
 
 def totals(

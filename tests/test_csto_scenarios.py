@@ -1,8 +1,10 @@
-"""The CSTO scenario files: they load, cite their sources and keep drivers and observations apart."""
+"""The CSTO scenario files load, cite their sources and keep drivers and observations apart."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from cstosim.scenario import (
     DiplomaticSignal,
     Drill,
     Invocation,
+    ParameterShock,
     ResponseObservation,
     Scenario,
     Summit,
@@ -100,7 +103,7 @@ def test_every_invocation_has_an_observed_outcome(essay: Scenario, history: Scen
 def test_history_repeats_the_essay_timeline(essay: Scenario, history: Scenario) -> None:
     """From December 2021 on, the history file carries the essay file's entries unchanged."""
 
-    def late(entries: list) -> dict:  # type: ignore[type-arg]
+    def late(entries: Sequence[Any]) -> dict[str, Any]:
         return {e.id: e.model_dump() for e in entries if e.date >= "2021-12"}
 
     essay_events = late(essay.events)
@@ -121,4 +124,6 @@ def test_counterfactual_edits(essay: Scenario) -> None:
     assert china.actors["CHN"].pull_growth == pytest.approx(2 * essay.actors["CHN"].pull_growth)
     shock = {ev.id: ev for ev in china.events}["china-pull-rises"]
     base = {ev.id: ev for ev in essay.events}["china-pull-rises"]
-    assert shock.set == pytest.approx(2 * base.set)  # type: ignore[union-attr]
+    assert isinstance(shock, ParameterShock) and isinstance(base, ParameterShock)
+    assert shock.set is not None and base.set is not None
+    assert shock.set == pytest.approx(2 * base.set)

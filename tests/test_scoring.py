@@ -357,3 +357,32 @@ def test_format_report_mentions_every_observation() -> None:
     text = format_report(report)
     assert "alp-out" in text and "answered" in text
     assert "clipped to [0.01, 0.99]" in text
+
+
+def test_observations_after_the_end_of_the_run_are_skipped() -> None:
+    s = tiny_scenario()
+    members = members_table(["active", "active"], month="2020-01-01")  # run stopped in Jan 2020
+    report = score(s, members, events_table(["deployment", "none"], [0.0, np.nan]))
+    assert report.table["observation_id"].tolist() == ["answered"]
+    assert report.totals["skipped"] == ["alp-out"]
+    assert report.totals["observations"] == 1
+
+
+def test_score_results_reads_a_results_folder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cstosim.cli import main
+    from cstosim.scoring import score_results
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
+    out = tmp_path / "run"
+    args = ["run", str(scenario), "-n", "4", "--jobs", "1", "--no-plot", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = score_results(out)
+    assert report.table["observation_id"].tolist() == ["alp-answered", "brv-steps-back"]
+    assert (report.table["replicates"] == 4).all()
+    assert report.totals["scenario"] == "example-triad"
+    assert 0.0 <= report.totals["brier"] <= 1.0
+    write_score(report, out)
+    assert (out / SCORE_CSV).is_file() and (out / SCORE_JSON).is_file()

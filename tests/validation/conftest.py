@@ -19,7 +19,7 @@ from cstosim.loader import load_scenario
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 ROOT_SEED = 20231123
 REPLICATES = int(os.environ.get("CSTOSIM_VALIDATION_REPLICATES", "300"))
-HISTORY_REPLICATES = int(os.environ.get("CSTOSIM_VALIDATION_HISTORY_REPLICATES", "200"))
+HISTORY_REPLICATES = int(os.environ.get("CSTOSIM_VALIDATION_HISTORY_REPLICATES", "300"))
 JOBS = min(2, default_jobs())
 
 
