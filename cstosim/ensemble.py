@@ -104,12 +104,6 @@ def run_replicate(scenario: Scenario, root_seed: int, k: int, until: str | None)
     return _simulate()(scenario, replicate_seed(root_seed, k), until)
 
 
-def _with_replicate(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    frame = frame.reset_index(drop=True)
-    frame.insert(0, "replicate", np.full(len(frame), k, dtype=np.int64))
-    return frame
-
-
 def run_chunk(
     scenario: Scenario,
     root_seed: int,
@@ -126,11 +120,20 @@ def run_chunk(
     for k in indices:
         rep = run_replicate(scenario, root_seed, k, until)
         for name in TABLES:
-            parts[name].append(_with_replicate(getattr(rep, name), k))
+            parts[name].append(getattr(rep, name))
         if progress is not None:
             progress(1)
-    model, members, events = (_concat(parts[name]) for name in TABLES)
+    model, members, events = (_with_replicates(parts[name], indices) for name in TABLES)
     return model, members, events
+
+
+def _with_replicates(frames: list[pd.DataFrame], indices: Sequence[int]) -> pd.DataFrame:
+    """Concatenate one table of several replicates and put ``replicate`` first."""
+    lengths = [len(f) for f in frames]
+    kept = [f for f in frames if len(f)] or frames[:1]
+    out = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
+    out.insert(0, "replicate", np.repeat(np.asarray(indices, dtype=np.int64), lengths))
+    return out
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
