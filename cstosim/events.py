@@ -124,6 +124,10 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
         np.asarray(will), s.capability, part, leader, s.capacity, p
     )
     blockers = part & (np.asarray(will) < p.veto_threshold)
+    asked = Outcome(ev.requested)
+    ceiling = rules.request_ceiling(asked.level, p)
+    if response > ceiling:
+        response = ceiling  # nobody sends more than was asked for
     if ev.imposed_response is not None:
         own = OUTCOMES[rules.outcome_index(response, p)].value
         outcome = Outcome(ev.imposed_response)
@@ -136,10 +140,12 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
             detail = f"blocked by {_names(model, blockers)}; {acted}"
         else:
             detail = f"consensus of {_names(model, part)}"
+    if asked != Outcome.DEPLOYMENT:
+        detail += f"; {asked.value} requested"
     delay = float(rules.delay_days(response, p))
     model.log(ev.date, ev.id, ev.type, ev.member, outcome.value, detail, response, delay)
     kind = DOMESTIC if domestic else INTERSTATE
-    observe(model, caller, kind, float(response), ev.severity)
+    observe(model, caller, kind, float(rules.fulfilment(response, ceiling)), ev.severity)
 
 
 def on_attack(model: AllianceModel, ev: Attack) -> None:

@@ -270,6 +270,9 @@ def collective_response(
     return r, blocked
 
 
+DEPLOYMENT_INDEX = 4  # none, statements, fact-finding, token-force, deployment
+
+
 def outcome_index(response: Num, p: Any) -> Any:
     """Graded outcome 0..4 = none, statements, fact-finding, token-force, deployment (§7.2).
 
@@ -303,6 +306,27 @@ def outcome_level(index: int, p: Any) -> float:
     ]
     lo, hi = edges[index], max(edges[index], edges[index + 1])
     return (lo + hi) / 2.0
+
+
+def request_ceiling(index: int, p: Any) -> float:
+    """Highest response level given to a request for outcome ``index`` (docs/MODEL.md §7.2).
+
+    1 for a request for deployment (no cap); otherwise the middle of the requested outcome's
+    band (``outcome_level``), so a request for consultations is answered with statements at most.
+    """
+    return 1.0 if index >= DEPLOYMENT_INDEX else outcome_level(index, p)
+
+
+def fulfilment(response: Num, ceiling: Num) -> Num:
+    """How fully a call was answered: f = min(1, r / r_req) (docs/MODEL.md §7.2).
+
+    r_req is the representative level of what the caller asked for (``requested``; full
+    deployment unless the request was narrower, e.g. Armenia's request for consultations in
+    May 2021, fact sheet). Members learn from f, not r: a state that asked for consultations
+    and got them was answered, one that asked for troops and got a fact-finding mission was not.
+    """
+    r_req = np.maximum(np.asarray(ceiling, dtype=float), 1e-12)
+    return _out(np.minimum(1.0, np.asarray(response, dtype=float) / r_req), response)
 
 
 def delay_days(response: Num, p: Any) -> Num:

@@ -247,6 +247,11 @@ class Invocation(EventBase):
     crisis: Crisis
     severity: Unit
     aggressor: Code | None = Field(None, description="Member or actor code of the aggressor")
+    requested: Outcome = Field(
+        Outcome.DEPLOYMENT,
+        description="What the caller asked for (e.g. consultations = statements); the answer "
+        "is capped there and judged against it",
+    )
     imposed_response: Outcome | None = Field(
         None, description="Counterfactuals only: impose this answer instead of the model's"
     )

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from model_helpers import QUIET, STILL, scenario
 
+from cstosim import rules
 from cstosim.events import HANDLERS
 from cstosim.model import AllianceModel, simulate
-from cstosim.scenario import EVENT_TYPES
+from cstosim.parameters import Parameters
+from cstosim.scenario import EVENT_TYPES, Outcome
 
 AGG = {"AGG": {"name": "Aggressor", "kind": "aggressor", "ties": {"LDR": 0.9}}}
 POLE = {"OUT": {"name": "Outside", "kind": "pole", "pull": {"AAA": 0.2}}}
@@ -477,3 +479,36 @@ def test_lookups() -> None:
     assert model.index("AAA") == 1 and model.index("AGG") is None
     assert model.source_index("AGG") == 3 and model.source_index("ZZZ") is None
     assert model.takes_part("AAA") and not model.takes_part("ZZZ")
+
+
+def test_a_narrow_request_caps_the_answer_and_is_judged_against_itself() -> None:
+    """Rule level: a call for consultations gets statements at most (docs/MODEL.md §7.2)."""
+    p = Parameters()
+    ceiling = rules.request_ceiling(Outcome.STATEMENTS.level, p)
+    assert rules.outcome_index(ceiling, p) == Outcome.STATEMENTS.level
+    assert rules.request_ceiling(Outcome.DEPLOYMENT.level, p) == 1.0
+    assert rules.fulfilment(ceiling, ceiling) == 1.0
+    assert rules.fulfilment(0.1, 0.2) == pytest.approx(0.5)
+    np.testing.assert_allclose(rules.fulfilment(np.array([0.0, 0.5, 1.0]), 1.0), [0.0, 0.5, 1.0])
+
+
+def test_requested_consultations_are_answered_with_statements_and_count_as_answered() -> None:
+    """The same domestic call: troops asked ⇒ deployment; consultations asked ⇒ statements,
+    and the caller's credibility still rises, since it got what it asked for."""
+    found = {}
+    for requested in ("deployment", "statements"):
+        call = {
+            "id": "call",
+            "date": "2020-03",
+            "type": "invocation",
+            "member": "AAA",
+            "crisis": "domestic",
+            "severity": 0.8,
+            "requested": requested,
+        }
+        model = run([call])
+        (entry,) = entries(model, "call")
+        found[requested] = (entry["outcome"], model.member_agents[1].credibility_domestic)
+    assert found["deployment"][0] == "deployment"
+    assert found["statements"][0] == "statements"
+    assert found["statements"][1] > 0.6

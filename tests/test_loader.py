@@ -73,7 +73,7 @@ def test_minimal_is_valid(tmp_path: Path) -> None:
 def test_unknown_field(tmp_path: Path) -> None:
     assert broken(tmp_path, "    severity: 0.5\n", "    severity: 0.5\n    colour: red\n") == [
         "20:5: events[0].colour: unknown field 'colour'; expected one of: id, date, label, "
-        "source, quote, type, member, crisis, severity, aggressor, imposed_response"
+        "source, quote, type, member, crisis, severity, aggressor, requested, imposed_response"
     ]
 
 

@@ -300,7 +300,10 @@ def test_bounded_variables_stay_in_range_and_exited_members_take_no_part(
         for t in range(1, len(rows)):
             if exited[t] and exited[t - 1]:
                 assert a[t] == a[t - 1]
-        months_out = set(rows.date[exited])
+        # rows hold end-of-month states: a member that exits in month t still took part in
+        # that month's earlier summit, so only months it *started* as exited count
+        exited_before = np.concatenate([[False], exited[:-1]])
+        months_out = set(rows.date[exited & exited_before])
         for _, ev in rep.events.iterrows():
             if ev.date.to_period("M").to_timestamp() in months_out and ev.outcome in (
                 "passed",
