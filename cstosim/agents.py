@@ -64,6 +64,7 @@ class AllianceState:
     threats: Float  # (members, sources)
     ties: Float  # (sources, members): tie of a source to a member
     pulls: Float  # (actors, members)
+    pull_listed: NDArray[np.bool_]  # (actors, members): pulls that grow by pull_growth
     pull_growth: Float  # (actors,)
     is_pole: NDArray[np.bool_]  # (actors,)
     # state
@@ -142,12 +143,14 @@ def build_state(s: Scenario) -> AllianceState:
             if code in s.members:
                 ties[i, codes.index(code)] = tie
     pulls = np.zeros((len(actors), n))
+    listed = np.zeros((len(actors), n), dtype=bool)
     for a, code in enumerate(actors):
         actor = s.actors[code]
         for target, tie in actor.ties.items():
             ties[n + a, codes.index(target)] = tie
         for target, pull in actor.pull.items():
             pulls[a, codes.index(target)] = pull
+            listed[a, codes.index(target)] = True
     cred_i = arr_initial(members, "credibility")
     cred_d = np.array(
         [
@@ -179,6 +182,7 @@ def build_state(s: Scenario) -> AllianceState:
         threats=threats,
         ties=ties,
         pulls=pulls,
+        pull_listed=listed,
         pull_growth=np.array([float(s.actors[a].pull_growth) for a in actors]),
         is_pole=np.array([s.actors[a].kind == "pole" for a in actors], dtype=bool),
         alignment=arr_initial(members, "alignment"),

@@ -26,6 +26,7 @@ from cstosim.agents import (
     LEVEL_NAMES,
     MEMBER_FIELDS,
 )
+from cstosim.parameters import THRESHOLDS
 from cstosim.scenario import (
     Attack,
     ChairRotation,
@@ -93,7 +94,7 @@ def observe(model: AllianceModel, caller: int, kind: int, response: float, sever
         s.alpha[other], s.beta[other], response, weight * p.learning_spillover
     )
     s.grievance[caller] = rules.grievance_add(
-        float(s.grievance[caller]), severity, response, p.grievance_gain
+        float(s.grievance[caller]), severity, response, p.grievance_gain, p.grievance_cap
     )
 
 
@@ -114,7 +115,7 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
                 tie = np.maximum(s.ties[g, s.leader], s.ties[g])
     capacity_gap = np.zeros(s.n)
     capacity_gap[s.leader] = 1.0 - s.capacity
-    noise = model.rng.normal(0.0, 1.0, s.n) * p.response_noise
+    noise = model.event_draws(ev.id, 0) * p.response_noise
     will = rules.willingness(
         s.alignment, s.regime, ev.severity, tie, capacity_gap, domestic, noise, p
     )
@@ -165,7 +166,9 @@ def on_attack(model: AllianceModel, ev: Attack) -> None:
     s.alpha[DOMESTIC, i], s.beta[DOMESTIC, i] = rules.learn(
         s.alpha[DOMESTIC, i], s.beta[DOMESTIC, i], 0.0, w * p.learning_spillover
     )
-    s.grievance[i] = rules.grievance_add(float(s.grievance[i]), ev.severity, 0.0, p.grievance_gain)
+    s.grievance[i] = rules.grievance_add(
+        float(s.grievance[i]), ev.severity, 0.0, p.grievance_gain, p.grievance_cap
+    )
     model.log(
         ev.date,
         ev.id,
@@ -208,13 +211,15 @@ def on_war(model: AllianceModel, ev: War) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _attendance(model: AllianceModel, expected: Any, given: list[str] | None, host: int) -> Any:
+def _attendance(
+    model: AllianceModel, event_id: str, expected: Any, given: list[str] | None, host: int
+) -> Any:
     """Who turns up: given absentees, else active members and disengaged ones with prob. a."""
     s = model.state
     if given is not None:
         absent = np.isin(np.array(s.codes), given)
         return expected & ~absent
-    u = model.rng.random(s.n)
+    u = model.event_draws(event_id, 1, "uniform")
     attend = (s.level == ACTIVE) | ((s.level == DISENGAGED) & (u < s.alignment))
     chair = model.index(model.chair) if model.chair else None
     attend[host] = True
@@ -236,9 +241,10 @@ def on_summit(model: AllianceModel, ev: Summit) -> None:
         return
     s, p = model.state, model.params
     expected = s.deciding()
-    attend = _attendance(model, expected, ev.absentees, host)
+    attend = _attendance(model, ev.id, expected, ev.absentees, host)
     absent = expected & ~attend
-    approve = s.alignment + model.rng.normal(0.0, 1.0, s.n) * p.response_noise >= p.veto_threshold
+    noise = model.event_draws(ev.id, 0) * p.response_noise
+    approve = s.alignment + noise >= p.veto_threshold
     block_here = attend & ~approve
     block_later = absent & ~approve
     s.empty_chair = np.where(attend, 0.0, np.where(absent, 1.0, s.empty_chair))
@@ -259,18 +265,20 @@ def on_drill(model: AllianceModel, ev: Drill) -> None:
     """A joint exercise (docs/MODEL.md §7.6).
 
     Held: attendees close a share ``drill_alignment_gain`` of their gap to full alignment.
-    Cancelled: a public signal of distance by the host of strength 0.5 (see on_signal).
+    Cancelled: a public signal of distance by the host of strength ``cancelled_drill_signal``
+    (see on_signal).
     """
     host = _member(model, ev, ev.host)
     if host is None:
         return
     s, p = model.state, model.params
     if ev.status == "cancelled":
-        s.alignment[host] = max(0.0, s.alignment[host] - 0.5 * p.signal_alignment_shift)
+        shift = p.cancelled_drill_signal * p.signal_alignment_shift
+        s.alignment[host] = max(0.0, s.alignment[host] - shift)
         model.log(ev.date, ev.id, ev.type, ev.host, "cancelled", f"cancelled by host {ev.host}")
         return
     expected = s.deciding()
-    attend = _attendance(model, expected, ev.skipped_by, host)
+    attend = _attendance(model, ev.id, expected, ev.skipped_by, host)
     s.alignment = np.where(attend, rules.nudge(s.alignment, p.drill_alignment_gain), s.alignment)
     skipped = expected & ~attend
     model.log(
@@ -291,6 +299,7 @@ def on_outside_engagement(model: AllianceModel, ev: OutsideEngagement) -> None:
     s, p = model.state, model.params
     a = s.actors.index(ev.partner)
     s.pulls[a, i] = min(1.0, s.pulls[a, i] + p.engagement_pull_gain * ev.strength)
+    s.pull_listed[a, i] = True  # from now on this pull grows with the pole's pull_growth
     model.log(
         ev.date,
         ev.id,
@@ -332,7 +341,7 @@ def on_renewal(model: AllianceModel, ev: TreatyRenewal) -> None:
     s, p = model.state, model.params
     present = s.present()
     prob = np.asarray(rules.renewal_probability(s.net, s.exit_cost, p))
-    u = model.rng.random(s.n)
+    u = model.event_draws(ev.id, 1, "uniform")
     for i in np.flatnonzero(present):
         code = s.codes[i]
         if u[i] < prob[i]:
@@ -388,6 +397,12 @@ def _slot(
     if parts[0] == "parameters":
         name = parts[1]
         lo, hi = model.parameter_bounds(name)
+        if name in THRESHOLDS:  # keep the outcome thresholds ordered (Parameters validator)
+            rank = THRESHOLDS.index(name)
+            if rank > 0:
+                lo = max(lo, float(getattr(model.params, THRESHOLDS[rank - 1])))
+            if rank < len(THRESHOLDS) - 1:
+                hi = min(hi, float(getattr(model.params, THRESHOLDS[rank + 1])))
 
         def set_param(v: float) -> None:
             setattr(model.params, name, v)
@@ -428,6 +443,7 @@ def _slot(
 
         def set_pull(v: float) -> None:
             s.pulls[a, m] = v
+            s.pull_listed[a, m] = True  # a pull set by a shock grows like a listed one
 
         return (lambda: float(s.pulls[a, m])), set_pull, 0.0, 1.0
     row = s.n + a
@@ -448,6 +464,9 @@ def _apply(
         return False
     get, put, lo, hi = slot
     wanted = get() + delta
+    if not np.isfinite(wanted):  # pragma: no cover - set/shift are finite by validation
+        model.log(date, event_id, "parameter_shock", _shock_member(target), "skipped", "not finite")
+        return False
     value = float(np.clip(wanted, lo, hi))
     put(value)
     clipped = value != wanted

@@ -18,6 +18,7 @@ which Mesa 3.5 reserves); the coefficients in force are ``model.params`` (a copy
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,11 @@ class AllianceModel(mesa.Model):
         scenario: a scenario file path (``str``/``Path``, as ``mesa.batch_run`` passes it) or a
             loaded :class:`~cstosim.scenario.Scenario`.
         rng: Mesa's random-number argument (int seed, ``numpy.random.Generator``, SeedSequence
-            or None); all randomness of the run is drawn from ``self.rng``.
+            or None). One integer ``self.key`` is drawn from ``self.rng`` at initialisation; every
+            random number of the run then comes from a stream keyed by it and by the member code
+            (monthly draws) or by the event id and member code (event draws), so that adding or
+            removing an event leaves all other draws unchanged (docs/MODEL.md §3, "Random
+            numbers").
         until: ``"YYYY-MM"``: run to this month instead of ``calendar.end`` (later: project past
             the last event; earlier: stop there).
     """
@@ -143,6 +148,8 @@ class AllianceModel(mesa.Model):
         until: str | None = None,
     ) -> None:
         super().__init__(rng=rng)
+        # common random numbers: every draw is keyed (docs/MODEL.md §3 "Random numbers")
+        self.key = int(self.rng.integers(2**63))
         if isinstance(scenario, Scenario):
             spec = scenario
         else:
@@ -173,7 +180,12 @@ class AllianceModel(mesa.Model):
         self.member_agents: list[MemberState] = [
             MemberState(self, code, i) for i, code in enumerate(self.state.codes)
         ]
-        self._check_structure()
+        # one monthly stream per member, keyed by its code: exactly one normal (alignment noise)
+        # and one uniform (engagement) are drawn from it every month, whatever happens
+        self._member_streams = [
+            np.random.default_rng([self.key, 0, zlib.crc32(code.encode())])
+            for code in self.state.codes
+        ]
         self.update_values()
         self.update_metrics()
         self.datacollector = mesa.DataCollector(
@@ -207,6 +219,26 @@ class AllianceModel(mesa.Model):
         """True if member ``code`` has joined and not exited (active, disengaged or frozen)."""
         i = self.index(code)
         return i is not None and bool(self.state.present()[i])
+
+    def event_draws(self, event_id: str, purpose: int, kind: str = "normal") -> np.ndarray:
+        """One standard normal (``kind="normal"``) or uniform per member for an event.
+
+        Drawn from ``default_rng([key, 1, crc32(event_id), purpose, crc32(code)])``: the draws of
+        one event do not depend on any other event, nor on the order of the members.
+        """
+        eid = zlib.crc32(event_id.encode())
+        out = np.empty(self.state.n)
+        for i, code in enumerate(self.state.codes):
+            g = np.random.default_rng([self.key, 1, eid, purpose, zlib.crc32(code.encode())])
+            out[i] = g.standard_normal() if kind == "normal" else g.random()
+        return out
+
+    def _monthly_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        """This month's alignment noise (normal) and engagement uniforms, one each per member."""
+        pairs = [(g.standard_normal(), g.random()) for g in self._member_streams]
+        noise = np.array([a for a, _ in pairs], dtype=float)
+        uniform = np.array([b for _, b in pairs], dtype=float)
+        return noise, uniform
 
     def log(
         self,
@@ -285,8 +317,9 @@ class AllianceModel(mesa.Model):
                 )
         self.wars = [w for w in self.wars if w.ends is None or w.ends >= month]
         advance_ramps(self)
-        if s.pull_growth.size:
-            s.pulls = rules.clip(s.pulls + s.pull_growth[:, None] / 12.0, 0.0, 1.0)
+        if s.pull_growth.size:  # only the pulls the scenario lists (or events have set)
+            growth = np.where(s.pull_listed, s.pull_growth[:, None] / 12.0, 0.0)
+            s.pulls = rules.clip(s.pulls + growth, 0.0, 1.0)
         # 2. scenario events of the month
         for ev in self._events.get(month, ()):
             HANDLERS[ev.type](self, ev)
@@ -300,9 +333,10 @@ class AllianceModel(mesa.Model):
         )
         # 4. value
         self.update_values()
-        # 5. synchronous alignment and engagement
-        self.update_alignment()
-        self.update_engagement()
+        # 5. synchronous alignment and engagement (draws made for every member every month)
+        noise, uniform = self._monthly_draws()
+        self.update_alignment(noise)
+        self.update_engagement(uniform)
         # 6. metrics
         self.update_metrics()
         self.datacollector.collect(self)
@@ -350,11 +384,10 @@ class AllianceModel(mesa.Model):
         s.net = np.asarray(rules.net_value(s.value, s.outside, p))
         s.credibility = s.reported_credibility()
 
-    def update_alignment(self) -> None:
+    def update_alignment(self, noise: np.ndarray) -> None:
         """Synchronous alignment step for members taking part (docs/MODEL.md §7.5)."""
         s, p = self.state, self.params
         present = s.present()
-        noise = self.rng.standard_normal(s.n)
         target = rules.target_alignment(s.net, p.value_sensitivity)
         peers = rules.peer_pull(s.alignment, present, p.confidence_bound)
         leader_line = s.alignment[s.leader] if present[s.leader] else s.alignment
@@ -363,10 +396,9 @@ class AllianceModel(mesa.Model):
         )
         s.alignment = np.where(present, new, s.alignment)
 
-    def update_engagement(self) -> None:
+    def update_engagement(self, uniform: np.ndarray) -> None:
         """Monthly engagement transitions by hazard (docs/MODEL.md §7.7)."""
         s, p = self.state, self.params
-        uniform = self.rng.random(s.n)
         present = s.present()
         down, up = rules.engagement_hazards(s.net, s.level, s.exit_cost, p)
         new = rules.engagement_transition(s.level, down, up, uniform)
@@ -398,20 +430,6 @@ class AllianceModel(mesa.Model):
         )
         self.capacity = float(s.capacity)
         MemberState.sync(self.member_agents, s)
-
-    def _check_structure(self) -> None:
-        """Log (as ``skipped``) member ties that name unknown codes."""
-        for code, member in self.spec.members.items():
-            for target in member.ties:
-                if target not in self.spec.members:
-                    self.log(
-                        f"{self.spec.calendar.start}-01",
-                        f"structure:{code}:ties:{target}",
-                        "structure",
-                        code,
-                        "skipped",
-                        f"members.{code}.ties names {target!r}, not a member; ignored",
-                    )
 
     # ------------------------------------------------------------------------ parameter bounds
 

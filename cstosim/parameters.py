@@ -9,7 +9,18 @@ that would push a coefficient out of its range is clipped to it (and logged, see
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import itertools
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+THRESHOLDS: tuple[str, ...] = (
+    "threshold_statements",
+    "threshold_fact_finding",
+    "threshold_token_force",
+    "threshold_deployment",
+)
+"""The outcome thresholds, which must be in this (non-decreasing) order."""
 
 
 class Parameters(BaseModel):
@@ -47,6 +58,9 @@ class Parameters(BaseModel):
     )
     grievance_decay: float = Field(
         0.03, ge=0, le=1, description="Monthly share of grievance that fades"
+    )
+    grievance_cap: float = Field(
+        10.0, ge=0, le=10, description="Largest grievance a member can accumulate"
     )
 
     # --- membership value ----------------------------------------------------------------------
@@ -108,6 +122,12 @@ class Parameters(BaseModel):
         ge=0,
         le=1,
         description="Alignment lost by a member per unit strength of its public signal",
+    )
+    cancelled_drill_signal: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Strength of the signal of distance sent by the host of a cancelled drill",
     )
     drill_alignment_gain: float = Field(
         0.01, ge=0, le=1, description="Share of the gap to full alignment closed by a held drill"
@@ -245,3 +265,11 @@ class Parameters(BaseModel):
     bloc_distance: float = Field(
         0.15, ge=0, le=1, description="Alignment gap that separates two blocs (single linkage)"
     )
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Self:
+        values = [getattr(self, name) for name in THRESHOLDS]
+        if any(a > b for a, b in itertools.pairwise(values)):
+            shown = ", ".join(f"{n} = {v:g}" for n, v in zip(THRESHOLDS, values, strict=True))
+            raise ValueError(f"outcome thresholds must be in increasing order; got {shown}")
+        return self

@@ -75,9 +75,12 @@ def grievance_step(grievance: Num, decay: Num) -> Num:
     return (1.0 - decay) * grievance
 
 
-def grievance_add(grievance: Num, severity: Num, response: Num, gain: Num) -> Num:
-    """An unanswered (or half-answered) call: G' = G + g·s·(1 − r), capped at 10 (§7.3)."""
-    return _out(np.minimum(grievance + gain * severity * (1.0 - response), 10.0), grievance)
+def grievance_add(grievance: Num, severity: Num, response: Num, gain: Num, cap: Num = 10.0) -> Num:
+    """An unanswered (or half-answered) call: G' = min(G + g·s·(1 − r), G_max) (§7.3).
+
+    G_max = ``grievance_cap`` (default 10, the upper bound of a member's initial grievance).
+    """
+    return _out(np.minimum(grievance + gain * severity * (1.0 - response), cap), grievance)
 
 
 # --------------------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ class Member(Strict):
     ties: dict[Code, Unit] = Field(
         default_factory=dict,
         description="Ties with other members (e.g. to the leader), used when this member is an "
-        "aggressor; unknown codes are ignored at run time (logged)",
+        "aggressor; every code must be a member",
     )
     initial: InitialState = Field(default_factory=InitialState)
     note: str | None = Field(None, description="Where the numbers come from")
@@ -347,8 +347,8 @@ class ParameterShock(EventBase):
 
     type: Literal["parameter_shock"]
     target: str
-    set: float | None = None
-    shift: float | None = None
+    set: float | None = Field(None, allow_inf_nan=False, description="New value (finite)")
+    shift: float | None = Field(None, allow_inf_nan=False, description="Change (finite)")
     ramp_months: int = Field(0, ge=0, le=600, description="0 = at once; else spread over months")
 
     @model_validator(mode="after")
@@ -494,6 +494,15 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
                         f"unknown threat source {src!r}; " + known("members and actors", everyone),
                     )
                 )
+    for code, member in s.members.items():
+        for target in member.ties:
+            if target not in members:
+                problems.append(
+                    (
+                        ("members", code, "ties", target),
+                        f"unknown member {target!r}; " + known("members", members),
+                    )
+                )
     for code, actor in s.actors.items():
         for field in ("ties", "pull"):
             for target in getattr(actor, field):
@@ -540,7 +549,8 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
                 (members, "members") if must_be_member else (everyone, "members and actors")
             )
             if field == "partner":
-                pool, kind = actors, "actors"
+                pool = {c for c, a in s.actors.items() if a.kind == ActorKind.POLE}
+                kind = "actors of kind pole"
             if value not in pool:
                 problems.append(((*base, field), f"unknown code {value!r}; " + known(kind, pool)))
         for field in ("absentees", "skipped_by"):
@@ -617,7 +627,12 @@ def check_shock_target(s: Scenario, target: str) -> str | None:
             return f"unknown member {parts[1]!r}; known members: {', '.join(sorted(s.members))}"
         if len(parts) == 4:
             if parts[2] == "threats":
-                return None  # a threat source may be added by the shock
+                if parts[3] in s.members or parts[3] in s.actors:
+                    return None  # a threat from a known source (may be added by the shock)
+                return (
+                    f"unknown threat source {parts[3]!r}; known members and actors: "
+                    f"{', '.join(sorted(set(s.members) | set(s.actors)))}"
+                )
             return f"cannot interpret target {target!r}; {expected}"
         numeric = [n for n in SHOCKABLE_MEMBER_FIELDS]
         if parts[2] in numeric:

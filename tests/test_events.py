@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from model_helpers import QUIET, STILL, scenario
+from model_helpers import STILL, scenario
 
 from cstosim import rules
 from cstosim.events import HANDLERS
@@ -435,30 +435,6 @@ def test_ramped_set_reaches_its_target() -> None:
     assert not model.ramps
 
 
-def test_structure_warns_about_unknown_member_ties() -> None:
-    members = {
-        "LDR": {"name": "L", "joined": "2000-01", "leading": True},
-        "AAA": {"name": "A", "joined": "2000-01", "ties": {"ZZZ": 0.5, "LDR": 0.7}},
-    }
-    model = AllianceModel(scenario(members, [], QUIET), rng=0)
-    assert model.event_log[0]["outcome"] == "skipped"
-    assert model.state.ties[1, 0] == 0.7
-
-
-def test_shock_on_an_unknown_threat_source_is_skipped() -> None:
-    shock = {
-        "id": "p",
-        "date": "2020-02",
-        "type": "parameter_shock",
-        "target": "members.AAA.threats.ZZZ",
-        "set": 0.5,
-    }
-    model = run([shock])
-    (entry,) = entries(model, "p")
-    assert entry["outcome"] == "skipped"
-    assert "ZZZ" in entry["detail"]
-
-
 def test_war_started_by_an_actor_entraps_nobody() -> None:
     war = {
         "id": "w",
@@ -512,3 +488,33 @@ def test_requested_consultations_are_answered_with_statements_and_count_as_answe
     assert found["deployment"][0] == "deployment"
     assert found["statements"][0] == "statements"
     assert found["statements"][1] > 0.6
+
+
+def test_shock_on_an_outcome_threshold_is_clipped_to_its_neighbours() -> None:
+    """Thresholds stay ordered at run time: a shock past a neighbour is clipped to it."""
+    shock = {
+        "id": "p",
+        "date": "2020-02",
+        "type": "parameter_shock",
+        "target": "parameters.threshold_token_force",
+        "set": 0.9,  # above threshold_deployment = 0.7
+    }
+    model = run([shock])
+    assert model.params.threshold_token_force == pytest.approx(0.7)
+    (applied, clipped) = entries(model, "p")
+    assert clipped["outcome"] == "clipped" and "[0.3, 0.7]" in clipped["detail"]
+
+
+def test_cancelled_drill_signal_strength_is_a_parameter() -> None:
+    drill = {"id": "d", "date": "2020-02", "type": "drill", "host": "AAA", "status": "cancelled"}
+    params = {**STILL, "cancelled_drill_signal": 1.0, "signal_alignment_shift": 0.2}
+    model = run([drill], params)
+    assert model.state.alignment[1] == pytest.approx(0.7 - 0.2)
+
+
+def test_grievance_cap_is_a_parameter() -> None:
+    attack = {"type": "attack", "attacker": "LDR", "target": "AAA", "severity": 1.0}
+    events = [{**attack, "id": f"a{k}", "date": f"2020-{k + 1:02d}"} for k in range(3)]
+    params = {**STILL, "grievance_cap": 1.5, "grievance_decay": 0.0}
+    model = run(events, params)
+    assert model.state.grievance[1] == pytest.approx(1.5)

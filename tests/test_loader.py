@@ -129,7 +129,7 @@ def test_unknown_actor_in_event(tmp_path: Path) -> None:
     text = "  - {id: e, date: 2020-05, type: outside_engagement, member: ALP, partner: AGX,\n"
     text += "     strength: 0.5, label: x, source: src}\nobservations:\n"
     assert broken(tmp_path, "observations:\n", text) == [
-        "22:67: events[1].partner: unknown code 'AGX'; known actors: AGG, OUT"
+        "22:67: events[1].partner: unknown code 'AGX'; known actors of kind pole: OUT"
     ]
 
 

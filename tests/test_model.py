@@ -94,13 +94,47 @@ def test_determinism_same_seed_same_tables_other_seed_differs(example: Any) -> N
     pd.testing.assert_frame_equal(simulate(example, seq).model, simulate(example, seq).model)
 
 
+QUIET_MEMBERS = {
+    "LDR": {"name": "L", "joined": "2000-01", "leading": True, "capability": 0.8},
+    "AAA": {
+        "name": "A",
+        "joined": "2000-01",
+        "threats": {"AGG": 0.5},
+        "initial": {"alignment": 0.5, "credibility": 0.4},
+    },
+    "BBB": {"name": "B", "joined": "2000-01", "initial": {"alignment": 0.9}},
+}
+QUIET_ACTORS = {
+    "AGG": {"name": "G", "kind": "aggressor", "ties": {"LDR": 0.3}},
+    "OUT": {"name": "O", "kind": "pole", "pull": {"AAA": 0.4}},  # pull_growth 0
+}
+DRIFT_TERMS = ("alignment_rate", "peer_influence", "leader_pressure")
+
+
 def test_no_events_and_no_noise_nothing_moves() -> None:
-    rep = simulate(scenario(events=[], parameters=STILL, end="2022-12"), 0)
+    """With no events, no noise and the three drift terms of §7.5 off, nothing moves.
+
+    The scenario is not trivial (a threat, a pole's pull, unequal alignments and credibility),
+    so value, outside option and credibility differ between members; the memory terms
+    (credibility decay toward the prior, grievance fading, capacity recovery) are on but have
+    nothing to act on (docs/MODEL.md §3 "Without events").
+    """
+    rep = simulate(scenario(QUIET_MEMBERS, [], STILL, QUIET_ACTORS, end="2022-12"), 0)
     for col in ("alignment", "credibility", "value", "outside_option", "grievance"):
         assert rep.members.groupby("member")[col].nunique().max() == 1, col
+    assert rep.members.groupby("date").alignment.nunique().min() == 3  # members do differ
     assert (rep.members.engagement == "active").all()
     assert rep.model[list(MODEL_REPORTERS)].nunique().max() == 1
     assert rep.events.empty
+
+
+@pytest.mark.parametrize("term", DRIFT_TERMS)
+def test_without_events_each_drift_term_alone_moves_alignment(term: str) -> None:
+    """The terms that move alignment without events (docs/MODEL.md §3): each one suffices."""
+    params = {**STILL, term: 0.1}
+    rep = simulate(scenario(QUIET_MEMBERS, [], params, QUIET_ACTORS, end="2020-12"), 0)
+    moved = rep.members.groupby("member").alignment.nunique()
+    assert moved.max() > 1, term
 
 
 def test_no_events_no_noise_only_alignment_relaxes() -> None:
@@ -166,15 +200,121 @@ def test_answered_call_raises_caller_credibility_unanswered_lowers_caller_most()
     assert before - unanswered["AAA"] > before - unanswered["BBB"]
 
 
-def test_agent_order_does_not_matter(example: Any) -> None:
-    """Synchronous update: shuffling Mesa's agent set changes nothing."""
-    a = AllianceModel(example, rng=5)
-    b = AllianceModel(example, rng=5)
-    b.agents.shuffle(inplace=True)
-    for _ in range(36):
-        a.step(), b.step()
-    np.testing.assert_array_equal(a.state.alignment, b.state.alignment)
-    np.testing.assert_array_equal(a.state.level, b.state.level)
+@pytest.mark.parametrize("seed", [5, 6])
+def test_member_order_does_not_matter(example: Any, seed: int) -> None:
+    """Synchronous update and member-keyed draws: permuting the members changes nothing.
+
+    Noise is on (alignment, willingness and approval noise, engagement hazards, model-decided
+    attendance); every member's trajectory is the same whatever its position in the file, up
+    to floating-point summation order.
+    """
+    data = example.model_dump(mode="json")
+    data["parameters"].update(alignment_noise=0.05, response_noise=0.1, hazard_base=0.3)
+    data["events"] = [
+        {k: v for k, v in ev.items() if k not in ("absentees", "skipped_by")}
+        for ev in data["events"]
+    ]
+    forward = type(example).model_validate(data)
+    data["members"] = dict(reversed(list(data["members"].items())))
+    backward = type(example).model_validate(data)
+    assert list(forward.members) != list(backward.members)
+    a, b = simulate(forward, seed).members, simulate(backward, seed).members
+    a = a.sort_values(["date", "member"]).reset_index(drop=True)
+    b = b.sort_values(["date", "member"]).reset_index(drop=True)
+    pd.testing.assert_series_equal(a.engagement, b.engagement)
+    for col in ("alignment", "credibility", "value", "outside_option", "grievance"):
+        np.testing.assert_allclose(a[col], b[col], rtol=0, atol=1e-9, err_msg=col)
+    assert a.groupby("member").alignment.nunique().min() > 1  # noise did move them
+
+
+def _common_numbers_scenario(with_summit: bool) -> Any:
+    events: list[dict[str, Any]] = [
+        {
+            "id": "late-call",
+            "type": "invocation",
+            "date": "2020-09",
+            "member": "AAA",
+            "crisis": "interstate",
+            "severity": 0.6,
+            "aggressor": "AGG",
+        },
+        {"id": "late-renewal", "type": "treaty_renewal", "date": "2020-11"},
+    ]
+    if with_summit:  # every member active: all attend, so the summit changes no state
+        events.insert(0, {"id": "quiet-summit", "type": "summit", "date": "2020-03", "host": "LDR"})
+    params = {"alignment_noise": 0.05, "response_noise": 0.2, "hazard_base": 0.2}
+    return scenario(QUIET_MEMBERS, events, params, QUIET_ACTORS, end="2021-06")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_removing_an_event_that_draws_leaves_every_other_draw_unchanged(seed: int) -> None:
+    """Common random numbers (docs/MODEL.md §3): draws are keyed, not sequential.
+
+    The summit draws approval noise and attendance uniforms but has no consequence here; with
+    or without it, the monthly alignment noise, engagement draws and the later invocation's and
+    renewal's draws are the same, so the two runs are identical apart from the summit's entry.
+    """
+    with_summit = simulate(_common_numbers_scenario(True), seed)
+    without = simulate(_common_numbers_scenario(False), seed)
+    assert "quiet-summit" in set(with_summit.events.event_id)
+    pd.testing.assert_frame_equal(with_summit.members, without.members)
+    pd.testing.assert_frame_equal(with_summit.model, without.model)
+    pd.testing.assert_frame_equal(
+        with_summit.events[with_summit.events.event_id != "quiet-summit"].reset_index(drop=True),
+        without.events,
+    )
+    assert with_summit.members.groupby("member").alignment.nunique().min() > 1
+
+
+def test_keyed_draws_depend_on_event_id_and_seed() -> None:
+    a, b = (
+        AllianceModel(_common_numbers_scenario(False), rng=3),
+        AllianceModel(_common_numbers_scenario(False), rng=3),
+    )
+    assert a.key == b.key
+    np.testing.assert_array_equal(a.event_draws("x", 0), b.event_draws("x", 0))
+    assert not np.array_equal(a.event_draws("x", 0), a.event_draws("y", 0))
+    assert not np.array_equal(a.event_draws("x", 0), a.event_draws("x", 1))
+    c = AllianceModel(_common_numbers_scenario(False), rng=4)
+    assert not np.array_equal(a.event_draws("x", 0), c.event_draws("x", 0))
+    u = a.event_draws("x", 1, "uniform")
+    assert ((u >= 0) & (u < 1)).all()
+
+
+def test_pull_growth_only_where_a_pull_is_listed() -> None:
+    """A pole's pull_growth grows the pulls it lists, and those set later by events only."""
+    actors = {"OUT": {"name": "O", "kind": "pole", "pull": {"AAA": 0.2}, "pull_growth": 0.12}}
+    engage = {
+        "id": "eng",
+        "type": "outside_engagement",
+        "date": "2020-07",
+        "member": "BBB",
+        "partner": "OUT",
+        "strength": 0.2,
+    }
+    model = AllianceModel(scenario(actors=actors, events=[engage], parameters=STILL), rng=0)
+    codes = model.state.codes
+    for _ in range(6):
+        model.step()
+    pulls = dict(zip(codes, model.state.pulls[0], strict=True))
+    assert pulls["AAA"] == pytest.approx(0.2 + 0.06)
+    assert pulls["LDR"] == 0.0 and pulls["BBB"] == 0.0  # not listed: no growth
+    model.run()
+    pulls = dict(zip(codes, model.state.pulls[0], strict=True))
+    assert pulls["AAA"] == pytest.approx(0.32)
+    assert pulls["LDR"] == 0.0  # the leader is never pulled unless listed
+    # BBB: 0.5·0.2 from the engagement in July (after July's growth), then Aug..Dec growth
+    assert pulls["BBB"] == pytest.approx(0.1 + 0.05)
+    shock = {
+        "id": "s",
+        "type": "parameter_shock",
+        "date": "2020-07",
+        "target": "actors.OUT.pull.LDR",
+        "set": 0.1,
+    }
+    model = AllianceModel(scenario(actors=actors, events=[shock], parameters=STILL), rng=0)
+    model.run()
+    assert model.state.pulls[0, codes.index("LDR")] == pytest.approx(0.1 + 0.05)
 
 
 def test_mesa_batch_run() -> None:

@@ -22,7 +22,7 @@ from cstosim.scenario import (
     json_schema,
     month_index,
 )
-from cstosim.yamlio import load_located
+from cstosim.yamlio import ScenarioError, load_located
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -97,6 +97,11 @@ def test_cross_check_of_everything_that_can_refer() -> None:
         ("parameters.hysteresis", None),
         ("members.ALP.dependence", None),
         ("members.ALP.threats.AGG", None),
+        ("members.ALP.threats.BRV", None),
+        (
+            "members.ALP.threats.ZZZ",
+            "unknown threat source 'ZZZ'; known members and actors: AGG, ALP, BRV, FAR, LDR, OUT",
+        ),
         ("actors.OUT.pull.ALP", None),
         ("actors.AGG.ties.LDR", None),
         ("actors.OUT.pull_growth", None),
@@ -294,3 +299,77 @@ def test_doc_examples_are_valid(tmp_path: Path, validator: jsonschema.Draft20201
         ):
             assert list(validator.iter_errors(data)) == []
     assert events == len(EVENT_TYPES)
+
+
+# ------------------------------------------------------------------ load-time checks (review)
+
+
+def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
+    from cstosim.yamlio import dump_yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text(dump_yaml(data), encoding="utf-8")
+    return path
+
+
+def _load_errors(tmp_path: Path, data: dict[str, Any]) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, data))
+    return "\n".join(str(p) for p in info.value.problems)
+
+
+def _shock(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "shock-x",
+        "date": "2021-01",
+        "type": "parameter_shock",
+        "label": "x",
+        "source": "example",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize("field", ["set", "shift"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_shock_is_a_load_error(tmp_path: Path, field: str, value: float) -> None:
+    data = example_data()
+    data["events"].append(_shock(target="parameters.hysteresis", **{field: value}))
+    message = _load_errors(tmp_path, data)
+    assert f"events[{len(data['events']) - 1}].{field}: Input should be a finite number" in message
+
+
+def test_unknown_threat_source_of_a_shock_is_a_load_error(tmp_path: Path) -> None:
+    data = example_data()
+    data["events"].append(_shock(target="members.ALP.threats.ZZZ", set=0.5))
+    message = _load_errors(tmp_path, data)
+    assert "unknown threat source 'ZZZ'" in message
+    assert "known members and actors: AGG, ALP, BRV, FAR, LDR, OUT" in message
+
+
+def test_unknown_member_tie_is_a_load_error(tmp_path: Path) -> None:
+    data = example_data()
+    data["members"]["ALP"]["ties"] = {"ZZZ": 0.5, "LDR": 0.7}
+    message = _load_errors(tmp_path, data)
+    assert "members.ALP.ties.ZZZ" in message and "unknown member 'ZZZ'" in message
+
+
+def test_outside_engagement_partner_must_be_a_pole(tmp_path: Path) -> None:
+    data = example_data()
+    (k, ev), *_ = [
+        (k, e) for k, e in enumerate(data["events"]) if e["type"] == "outside_engagement"
+    ]
+    ev["partner"] = "AGG"  # an aggressor, not a pole
+    message = _load_errors(tmp_path, data)
+    assert f"events[{k}].partner" in message
+    assert "unknown code 'AGG'; known actors of kind pole: OUT" in message
+
+
+def test_outcome_thresholds_must_be_ordered(tmp_path: Path) -> None:
+    from cstosim.parameters import Parameters
+
+    Parameters(threshold_statements=0.3, threshold_fact_finding=0.3)  # ties are allowed
+    with pytest.raises(ValidationError, match="outcome thresholds must be in increasing order"):
+        Parameters(threshold_token_force=0.8)  # above threshold_deployment = 0.7
+    data = example_data()
+    data.setdefault("parameters", {})["threshold_statements"] = 0.5
+    assert "outcome thresholds must be in increasing order" in _load_errors(tmp_path, data)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cstosim.loader import load_scenario, resolve, validate
-from cstosim.parameters import Parameters
+from cstosim.parameters import THRESHOLDS, Parameters
 from cstosim.scenario import SHOCKABLE_MEMBER_FIELDS, Scenario, json_schema
 from cstosim.yamlio import Location, ScenarioError, dump_yaml, load_located, parse_located
 
@@ -62,6 +62,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     for name in draw(st.sets(st.sampled_from(sorted(Parameters.model_fields)))):
         low, high = _bounds(name)
         data["parameters"][name] = draw(st.floats(low, high, allow_nan=False))
+    # the outcome thresholds must stay ordered (Parameters validator)
+    given = [n for n in THRESHOLDS if n in data["parameters"]]
+    if given:
+        values = sorted(
+            data["parameters"].get(n, Parameters.model_fields[n].default) for n in THRESHOLDS
+        )
+        data["parameters"].update(zip(THRESHOLDS, values, strict=True))
     keep = draw(st.lists(st.booleans(), min_size=len(data["events"]), max_size=12))
     data["events"] = [e for e, k in zip(data["events"], keep, strict=False) if k]
     for event in data["events"]:
