@@ -464,8 +464,9 @@ def _apply(
         return False
     get, put, lo, hi = slot
     wanted = get() + delta
-    if not np.isfinite(wanted):  # pragma: no cover - set/shift are finite by validation
-        model.log(date, event_id, "parameter_shock", _shock_member(target), "skipped", "not finite")
+    if not np.isfinite(wanted):  # set/shift are finite by validation; guard for bypassed input
+        detail = f"{target}: {wanted} is not a finite number; not applied"
+        model.log(date, event_id, "parameter_shock", _shock_member(target), "skipped", detail)
         return False
     value = float(np.clip(wanted, lo, hi))
     put(value)

@@ -10,7 +10,7 @@ from model_helpers import STILL, scenario
 
 from cstosim import rules
 from cstosim.events import HANDLERS
-from cstosim.model import AllianceModel, simulate
+from cstosim.model import AllianceModel, simulate, tables
 from cstosim.parameters import Parameters
 from cstosim.scenario import EVENT_TYPES, Outcome
 
@@ -502,6 +502,7 @@ def test_shock_on_an_outcome_threshold_is_clipped_to_its_neighbours() -> None:
     model = run([shock])
     assert model.params.threshold_token_force == pytest.approx(0.7)
     (applied, clipped) = entries(model, "p")
+    assert applied["outcome"] == "applied"
     assert clipped["outcome"] == "clipped" and "[0.3, 0.7]" in clipped["detail"]
 
 
@@ -518,3 +519,20 @@ def test_grievance_cap_is_a_parameter() -> None:
     params = {**STILL, "grievance_cap": 1.5, "grievance_decay": 0.0}
     model = run(events, params)
     assert model.state.grievance[1] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("field", ["set", "shift"])
+def test_non_finite_shock_that_bypassed_validation_is_skipped_not_nan(field: str) -> None:
+    """Loading rejects NaN/inf (tests/test_scenario.py); a shock built around validation is
+    skipped at run time, so no NaN can reach the state or the tables."""
+    shock = {"id": "p", "date": "2020-02", "type": "parameter_shock"}
+    shock.update({"target": "members.AAA.dependence", field: 0.1})
+    scn = scenario(events=[shock], parameters=STILL)
+    setattr(scn.events[0], field, float("nan"))  # no validate_assignment on scenario objects
+    model = AllianceModel(scn, rng=0)
+    model.run()
+    assert np.isfinite(model.state.dependence).all()
+    assert model.state.dependence[1] == 0.5
+    assert [e["outcome"] for e in entries(model, "p")] == ["applied", "skipped"]
+    frame = tables(model).members
+    assert not frame[["alignment", "value"]].isna().any().any()

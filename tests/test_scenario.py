@@ -373,3 +373,15 @@ def test_outcome_thresholds_must_be_ordered(tmp_path: Path) -> None:
     data = example_data()
     data.setdefault("parameters", {})["threshold_statements"] = 0.5
     assert "outcome thresholds must be in increasing order" in _load_errors(tmp_path, data)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_numbers_elsewhere_are_load_errors(tmp_path: Path, value: float) -> None:
+    """Every other number of a scenario is bounded, so NaN and inf are rejected too."""
+    data = example_data()
+    data["members"]["ALP"]["capability"] = value
+    data["actors"]["OUT"]["pull_growth"] = value
+    data.setdefault("parameters", {})["hysteresis"] = value
+    message = _load_errors(tmp_path, data)
+    for path in ("members.ALP.capability", "actors.OUT.pull_growth", "parameters.hysteresis"):
+        assert path in message, path
