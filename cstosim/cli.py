@@ -158,6 +158,10 @@ def _run_options(func: Any) -> Any:
     return func
 
 
+class _BadInput(Exception):
+    """A problem with what the user asked for (exit 2), found by a command itself."""
+
+
 def _guard(debug: bool, action: Any) -> Any:
     """Run ``action``; map errors to exit codes (2 bad input, 1 failure, 130 interrupted)."""
     from cstosim.compare import CompareError
@@ -170,7 +174,7 @@ def _guard(debug: bool, action: Any) -> Any:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except (InputError, OutputExistsError, ResultsError, CompareError) as exc:
+    except (InputError, OutputExistsError, ResultsError, CompareError, _BadInput) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
@@ -496,3 +500,35 @@ def _print_compare_table(comparison: Any, names: list[str]) -> None:
             cells += [f"{rows.loc[state, 'p_a']:.2f}", f"{rows.loc[state, 'p_b']:.2f}"]
         table.add_row(str(code), *cells)
     console.print(table)
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace score.csv and score.json if they exist.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on failure.")
+def score(results_dir: Path, force: bool, debug: bool) -> None:
+    """Score RESULTS_DIR against the observations of its scenario.
+
+    \b
+    For each observation (what members actually did, never fed to the model): the share of
+    replicates in which it holds, with its Brier and log score, beside a naive baseline in
+    which everything stays as at the start (docs/CALIBRATION.md, cstosim/scoring.py).
+    Writes RESULTS_DIR/score.csv (one row per observation) and score.json (totals) and
+    prints the table. Existing score files are kept unless --force.
+    """
+
+    def action() -> None:
+        from cstosim.scoring import format_report, score_results, write_score
+
+        report = score_results(results_dir)
+        try:
+            paths = write_score(report, results_dir, overwrite=force)
+        except FileExistsError:
+            raise _BadInput(
+                f"{results_dir} already has score files; pass --force to replace them"
+            ) from None
+        click.echo(format_report(report))
+        for path in paths:
+            click.echo(f"wrote {path}", err=True)
+
+    _guard(debug, action)
