@@ -81,6 +81,15 @@ def schema(indent: int) -> None:
 
 EXIT_INTERRUPTED = 130
 _FORMATS = ("png", "svg", "pdf")
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_FORMATS),
+    default="png",
+    show_default=True,
+    help="Figure file format.",
+)
+_debug_option = click.option("--debug", is_flag=True, help="Show the full traceback on failure.")
 
 
 def _run_options(func: Any) -> Any:
@@ -143,15 +152,8 @@ def _run_options(func: Any) -> Any:
             help="No progress bar and no table; print only the output folder.",
         ),
         click.option("--no-plot", is_flag=True, help="Do not draw the figures."),
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(_FORMATS),
-            default="png",
-            show_default=True,
-            help="Figure file format.",
-        ),
-        click.option("--debug", is_flag=True, help="Show the full traceback on failure."),
+        _format_option,
+        _debug_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -320,15 +322,8 @@ def run(scenario: Path, **options: Any) -> None:
 
 @main.command()
 @click.argument("results_dir", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(_FORMATS),
-    default="png",
-    show_default=True,
-    help="Figure file format.",
-)
-@click.option("--debug", is_flag=True, help="Show the full traceback on failure.")
+@_format_option
+@_debug_option
 def plot(results_dir: Path, fmt: str, debug: bool) -> None:
     """Draw the figures of RESULTS_DIR (a folder written by `cstosim run`) from saved results.
 
@@ -505,7 +500,7 @@ def _print_compare_table(comparison: Any, names: list[str]) -> None:
 @main.command()
 @click.argument("results_dir", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace score.csv and score.json if they exist.")
-@click.option("--debug", is_flag=True, help="Show the full traceback on failure.")
+@_debug_option
 def score(results_dir: Path, force: bool, debug: bool) -> None:
     """Score RESULTS_DIR against the observations of its scenario.
 
