@@ -477,3 +477,17 @@ def test_mesa_batch_run_with_deprecated_iterations_still_works() -> None:
             display_progress=False,
         )
     assert len(results) == 36 * 3
+
+
+def test_member_table_matches_mesas_public_agent_dataframe(example: Any) -> None:
+    """tables() reads Mesa's agent records directly for speed; it must agree with the public
+    get_agent_vars_dataframe() (guards against a change of Mesa's private layout)."""
+    from cstosim.model import AGENT_REPORTERS, tables
+
+    model = AllianceModel(example, rng=5)
+    model.run()
+    ours = tables(model).members
+    public = model.datacollector.get_agent_vars_dataframe().reset_index()
+    assert len(ours) == len(public)
+    for col in AGENT_REPORTERS:
+        assert list(ours[col]) == list(public[col]), col
