@@ -144,7 +144,10 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
     if asked != Outcome.DEPLOYMENT:
         detail += f"; {asked.value} requested"
     delay = float(rules.delay_days(response, p))
-    model.log(ev.date, ev.id, ev.type, ev.member, outcome.value, detail, response, delay)
+    consensus = (
+        "imposed" if ev.imposed_response is not None else ("blocked" if blocked else "passed")
+    )
+    model.log(ev.date, ev.id, ev.type, ev.member, outcome.value, detail, response, delay, consensus)
     kind = DOMESTIC if domestic else INTERSTATE
     observe(model, caller, kind, float(rules.fulfilment(response, ceiling)), ev.severity)
 
@@ -258,7 +261,8 @@ def on_summit(model: AllianceModel, ev: Summit) -> None:
         parts.append("absent: " + ", ".join(later))
     if block_here.any():
         parts.append(f"blocked at the summit by {_names(model, block_here)}")
-    model.log(ev.date, ev.id, ev.type, ev.host, "passed" if passed else "blocked", "; ".join(parts))
+    verdict = "passed" if passed else "blocked"
+    model.log(ev.date, ev.id, ev.type, ev.host, verdict, "; ".join(parts), consensus=verdict)
 
 
 def on_drill(model: AllianceModel, ev: Drill) -> None:

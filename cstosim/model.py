@@ -72,6 +72,7 @@ EVENT_COLUMNS = (
     "response",
     "outcome",
     "delay_days",
+    "consensus",
     "detail",
 )
 
@@ -250,6 +251,7 @@ class AllianceModel(mesa.Model):
         detail: str = "",
         response: float = float("nan"),
         delay: float = float("nan"),
+        consensus: str | None = None,
     ) -> None:
         """Append one entry to ``self.event_log`` (columns of docs/INTERFACES.md)."""
         self.event_log.append(
@@ -261,6 +263,7 @@ class AllianceModel(mesa.Model):
                 "response": float(response),
                 "outcome": outcome,
                 "delay_days": float(delay),
+                "consensus": consensus,
                 "detail": detail,
             }
         )

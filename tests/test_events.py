@@ -49,6 +49,7 @@ def test_invocation_domestic_is_answered_and_raises_credibility() -> None:
     assert entry["outcome"] == "deployment"
     assert entry["delay_days"] <= 2
     assert entry["detail"].startswith("consensus")
+    assert entry["consensus"] == "passed"
     assert model.member_agents[1].credibility_domestic > 0.6
 
 
@@ -66,6 +67,7 @@ def test_invocation_against_leaders_partner_is_blocked() -> None:
     (entry,) = entries(model, "call")
     assert entry["outcome"] in ("none", "statements")
     assert "blocked by" in entry["detail"] and "leader acted alone" in entry["detail"]
+    assert entry["consensus"] == "blocked"
     caller, bystander = model.member_agents[1], model.member_agents[2]
     assert caller.credibility_interstate < bystander.credibility_interstate < 0.6
     assert caller.grievance > 0

@@ -50,6 +50,7 @@ def test_runs_the_example_from_a_path_and_follows_the_contract(example: Any) -> 
         "response",
         "outcome",
         "delay_days",
+        "consensus",
         "detail",
     ]
     assert rep.model.date.iloc[0] == pd.Timestamp("2020-01-01")
