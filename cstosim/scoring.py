@@ -188,23 +188,20 @@ def response_holds(ob: ResponseObservation, outcome: str | None, delay_days: flo
 
 def claim_text(ob: Obs) -> str:
     """The checked fact in words, e.g. ``'ARM engagement >= disengaged'``."""
+    bounds = [
+        f"{sign} {level.value}"
+        for sign, level in (
+            ("==", getattr(ob, "equals", None)),
+            (">=", ob.at_least),
+            ("<=", ob.at_most),
+        )
+        if level is not None
+    ]
     if isinstance(ob, EngagementObservation):
-        parts = []
-        if ob.equals is not None:
-            parts.append(f"== {ob.equals.value}")
-        if ob.at_least is not None:
-            parts.append(f">= {ob.at_least.value}")
-        if ob.at_most is not None:
-            parts.append(f"<= {ob.at_most.value}")
-        return f"{ob.member} engagement " + " and ".join(parts)
-    parts = []
-    if ob.at_least is not None:
-        parts.append(f">= {ob.at_least.value}")
-    if ob.at_most is not None:
-        parts.append(f"<= {ob.at_most.value}")
+        return f"{ob.member} engagement " + " and ".join(bounds)
     if ob.within_days is not None:
-        parts.append(f"within {ob.within_days} days")
-    return f"answer to {ob.event} " + " and ".join(parts)
+        bounds.append(f"within {ob.within_days} days")
+    return f"answer to {ob.event} " + " and ".join(bounds)
 
 
 def _replicate_ids(members: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
