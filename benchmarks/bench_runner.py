@@ -2,7 +2,7 @@
 
 In one process, for 1 and 2 worker processes, run the same replicates (same seeds) with
 
-* ``cstosim.ensemble.run_ensemble`` (chunks of many replicates per spawned worker, tables out);
+* ``cstosim.engine.ensemble.run_ensemble`` (chunks of many replicates per spawned worker);
 * ``mesa.batch_run(AllianceModel, ...)`` (one task per replicate, every step collected),
 
 and print replicates per second and the ratios (best of ``--repeat`` alternating runs). Both
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cstosim.ensemble import replicate_seed, run_ensemble
-from cstosim.loader import load_scenario
+from cstosim.engine.ensemble import replicate_seed, run_ensemble
+from cstosim.language.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def time_runner(scenario, n: int, seed: int, processes: int) -> tuple[float, pd.
 def time_batch_run(scenario, n: int, seed: int, processes: int) -> tuple[float, pd.Series]:
     from mesa.batchrunner import batch_run
 
-    from cstosim.model import AllianceModel
+    from cstosim.model.alliance import AllianceModel
 
     rngs = [np.random.default_rng(replicate_seed(seed, k)) for k in range(n)]
     start = time.perf_counter()

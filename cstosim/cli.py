@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from cstosim import __version__
-from cstosim.loader import load_scenario
-from cstosim.scenario import json_schema
-from cstosim.yamlio import ScenarioError
+from cstosim.language.loader import load_scenario
+from cstosim.language.scenario import json_schema
+from cstosim.language.yamlio import ScenarioError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -94,7 +94,7 @@ _debug_option = click.option("--debug", is_flag=True, help="Show the full traceb
 
 def _run_options(func: Any) -> Any:
     """Options shared by ``run`` and ``compare``."""
-    from cstosim.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED
+    from cstosim.engine.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED
 
     options = [
         click.option(
@@ -166,9 +166,9 @@ class _BadInput(Exception):
 
 def _guard(debug: bool, action: Any) -> Any:
     """Run ``action``; map errors to exit codes (2 bad input, 1 failure, 130 interrupted)."""
-    from cstosim.compare import CompareError
-    from cstosim.ensemble import InputError
-    from cstosim.results import OutputExistsError, ResultsError
+    from cstosim.analysis.compare import CompareError
+    from cstosim.runs import InputError
+    from cstosim.store.results import OutputExistsError, ResultsError
 
     try:
         return action()
@@ -219,8 +219,9 @@ class _RunOptions:
     debug: bool
 
     def request(self, file: Path | None, sets: Any) -> Any:
-        """A :class:`cstosim.ensemble.RunRequest` for one scenario file."""
-        from cstosim.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED, RunRequest, default_jobs
+        """A :class:`cstosim.runs.RunRequest` for one scenario file."""
+        from cstosim.engine.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED, default_jobs
+        from cstosim.runs import RunRequest
 
         return RunRequest(
             replicates=self.replicates if self.replicates is not None else DEFAULT_REPLICATES,
@@ -236,7 +237,7 @@ class _RunOptions:
 
 
 def _load_for_run(file: Path, sets: Any, until: str | None) -> Any:
-    from cstosim.ensemble import check_until
+    from cstosim.runs import check_until
 
     scenario = load_scenario(file, sets)
     check_until(scenario, until)
@@ -248,7 +249,7 @@ def _print_run_table(folder: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cstosim.results import SUMMARY, final_table
+    from cstosim.store.results import SUMMARY, final_table
 
     summary = pd.read_csv(
         folder / SUMMARY, parse_dates=["date"], keep_default_na=False, na_values={"value": [""]}
@@ -304,8 +305,8 @@ def run(scenario: Path, **options: Any) -> None:
     opts = _RunOptions(**options)
 
     def action() -> None:
-        from cstosim.ensemble import run_to_folder
-        from cstosim.results import check_target
+        from cstosim.runs import run_to_folder
+        from cstosim.store.results import check_target
 
         loaded = _load_for_run(scenario, opts.sets, opts.until)
         target = opts.out if opts.out is not None else _default_out(loaded.name)
@@ -338,8 +339,9 @@ def plot(results_dir: Path, fmt: str, debug: bool) -> None:
     """
 
     def action() -> None:
-        from cstosim.compare import is_comparison_folder, replot_comparison
-        from cstosim.plots import plot_results
+        from cstosim.analysis.compare import is_comparison_folder
+        from cstosim.views.comparison import replot_comparison
+        from cstosim.views.plots import plot_results
 
         draw = replot_comparison if is_comparison_folder(results_dir) else plot_results
         for path in draw(results_dir, fmt):
@@ -402,15 +404,16 @@ def compare(
 def _compare(
     a: Path, b: Path, opts: _RunOptions, sets_a: tuple[str, ...], sets_b: tuple[str, ...]
 ) -> None:
-    from cstosim.compare import compare_results, plot_comparison, write_comparison
-    from cstosim.ensemble import InputError, produce
-    from cstosim.results import (
+    from cstosim.analysis.compare import compare_results, write_comparison
+    from cstosim.runs import InputError, produce
+    from cstosim.store.results import (
         check_target,
         read_manifest,
         read_results,
         staged_folder,
         utc_now,
     )
+    from cstosim.views.comparison import plot_comparison
 
     started = utc_now()
     sides: list[tuple[str, Path, tuple[str, ...]]] = [
@@ -467,7 +470,7 @@ def _print_compare_table(comparison: Any, names: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from cstosim.compare import final_rows
+    from cstosim.analysis.compare import final_rows
 
     final = final_rows(comparison)
     when = final["date"].strftime("%Y-%m")
@@ -513,7 +516,7 @@ def score(results_dir: Path, force: bool, debug: bool) -> None:
     """
 
     def action() -> None:
-        from cstosim.scoring import format_report, score_results, write_score
+        from cstosim.analysis.scoring import format_report, score_results, write_score
 
         report = score_results(results_dir)
         try:

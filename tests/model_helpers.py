@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from cstosim.scenario import Scenario
+from cstosim.language.scenario import Scenario
 
 SOURCE = {"t": {"title": "test numbers"}}
 

@@ -134,7 +134,7 @@ def test_existing_folder_is_refused_and_kept(tmp_path: Path) -> None:
 
 
 def test_interrupted_run_leaves_no_folder(tmp_path: Path, monkeypatch) -> None:
-    from cstosim import ensemble
+    from cstosim.engine import ensemble
 
     real = ensemble.run_replicate
     calls = []
@@ -183,7 +183,7 @@ def test_missing_or_invalid_scenario_exits_2(tmp_path: Path) -> None:
 
 
 def test_failure_is_one_line_and_debug_shows_traceback(tmp_path: Path, monkeypatch) -> None:
-    from cstosim import ensemble
+    from cstosim.engine import ensemble
 
     def explode(*args, **kwargs):
         raise RuntimeError("model diverged\nsecond line")

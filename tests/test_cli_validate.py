@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cstosim.cli import main
-from cstosim.scenario import json_schema
+from cstosim.language.scenario import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from cstosim.analysis.compare import CompareError, check_pairable, compare_folders
 from cstosim.cli import main
-from cstosim.compare import CompareError, check_pairable, compare_folders
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
 

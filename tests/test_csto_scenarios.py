@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from cstosim.loader import load_scenario
-from cstosim.scenario import (
+from cstosim.language.loader import load_scenario
+from cstosim.language.scenario import (
     DiplomaticSignal,
     Drill,
     Invocation,

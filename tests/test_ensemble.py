@@ -8,16 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cstosim import ensemble
-from cstosim.ensemble import (
-    InputError,
-    check_until,
-    chunk_ranges,
-    progress_bar,
-    replicate_seed,
-    run_ensemble,
-)
-from cstosim.loader import load_scenario
+from cstosim.engine import ensemble
+from cstosim.engine.ensemble import chunk_ranges, replicate_seed, run_ensemble
+from cstosim.language.loader import load_scenario
+from cstosim.runs import InputError, check_until, progress_bar
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from model_helpers import STILL, scenario
 
-from cstosim import rules
-from cstosim.events import HANDLERS
-from cstosim.model import AllianceModel, simulate, tables
-from cstosim.parameters import Parameters
-from cstosim.scenario import EVENT_TYPES, Outcome
+from cstosim.language.parameters import Parameters
+from cstosim.language.scenario import EVENT_TYPES, Outcome
+from cstosim.model import rules
+from cstosim.model.alliance import AllianceModel, simulate, tables
+from cstosim.model.events import HANDLERS
 
 AGG = {"AGG": {"name": "Aggressor", "kind": "aggressor", "ties": {"LDR": 0.9}}}
 POLE = {"OUT": {"name": "Outside", "kind": "pole", "pull": {"AAA": 0.2}}}

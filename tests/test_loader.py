@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from cstosim.loader import apply_sets, load_scenario, resolve, validate
-from cstosim.scenario import EVENT_TYPES, DiplomaticSignal, Invocation, ResponseObservation, Summit
-from cstosim.yamlio import Location, ScenarioError
+from cstosim.language.loader import apply_sets, load_scenario, resolve, validate
+from cstosim.language.scenario import (
+    EVENT_TYPES,
+    DiplomaticSignal,
+    Invocation,
+    ResponseObservation,
+    Summit,
+)
+from cstosim.language.yamlio import Location, ScenarioError
 
 DATA = Path(__file__).parent / "data"
 EXT = DATA / "extends"
@@ -280,7 +286,7 @@ def test_field_and_cross_reference_errors_together() -> None:
 
 
 def _member_fields() -> list[str]:
-    from cstosim.scenario import Member
+    from cstosim.language.scenario import Member
 
     return list(Member.model_fields)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cstosim import metrics
-from cstosim.parameters import Parameters
+from cstosim.language.parameters import Parameters
+from cstosim.model import metrics
 
 P = Parameters()
 T = np.array([True, True, True])

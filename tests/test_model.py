@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from model_helpers import ARM_CALL, KAZ_CALL, STILL, UKR_WAR, mini_csto, scenario
 
-from cstosim.loader import load_scenario
-from cstosim.model import AGENT_REPORTERS, MODEL_REPORTERS, AllianceModel, simulate
+from cstosim.language.loader import load_scenario
+from cstosim.model.alliance import AGENT_REPORTERS, MODEL_REPORTERS, AllianceModel, simulate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
 UNIT_COLUMNS = (
@@ -483,7 +483,7 @@ def test_mesa_batch_run_with_deprecated_iterations_still_works() -> None:
 def test_member_table_matches_mesas_public_agent_dataframe(example: Any) -> None:
     """tables() reads Mesa's agent records directly for speed; it must agree with the public
     get_agent_vars_dataframe() (guards against a change of Mesa's private layout)."""
-    from cstosim.model import AGENT_REPORTERS, tables
+    from cstosim.model.alliance import AGENT_REPORTERS, tables
 
     model = AllianceModel(example, rng=5)
     model.run()

@@ -8,9 +8,9 @@ import matplotlib.dates as mdates
 import pandas as pd
 import pytest
 
-from cstosim import plots
-from cstosim.ensemble import RunRequest, run_to_folder
-from cstosim.loader import load_scenario
+from cstosim.language.loader import load_scenario
+from cstosim.runs import RunRequest, run_to_folder
+from cstosim.views import plots
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF"}

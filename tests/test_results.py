@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cstosim import results as R
-from cstosim.ensemble import Ensemble, RunRequest, run_ensemble, run_to_folder
-from cstosim.loader import load_scenario
+from cstosim.engine.ensemble import Ensemble, run_ensemble
+from cstosim.language.loader import load_scenario
+from cstosim.runs import RunRequest, run_to_folder
+from cstosim.store import results as R
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
 
@@ -213,7 +214,7 @@ def test_force_replaces_a_results_folder_but_not_anything_else(tmp_path: Path) -
 
 
 def test_interrupted_run_writes_nothing(tmp_path: Path, scenario, monkeypatch) -> None:
-    from cstosim import ensemble
+    from cstosim.engine import ensemble
 
     real = ensemble.run_replicate
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cstosim import rules
-from cstosim.parameters import Parameters
+from cstosim.language.parameters import Parameters
+from cstosim.model import rules
 
 P = Parameters()
 

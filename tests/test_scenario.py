@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from cstosim.loader import load_scenario, resolve
-from cstosim.scenario import (
+from cstosim.language.loader import load_scenario, resolve
+from cstosim.language.scenario import (
     EVENT_TYPES,
     Engagement,
     Outcome,
@@ -22,7 +22,7 @@ from cstosim.scenario import (
     json_schema,
     month_index,
 )
-from cstosim.yamlio import ScenarioError, load_located
+from cstosim.language.yamlio import ScenarioError, load_located
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -250,7 +250,7 @@ def _yaml_blocks() -> list[str]:
 
 
 def test_doc_names_every_event_type_and_field() -> None:
-    from cstosim.scenario import (
+    from cstosim.language.scenario import (
         Actor,
         EngagementObservation,
         InitialState,
@@ -259,7 +259,7 @@ def test_doc_names_every_event_type_and_field() -> None:
         Source,
         _union_models,
     )
-    from cstosim.scenario import Event as EventUnion
+    from cstosim.language.scenario import Event as EventUnion
 
     for event_type in EVENT_TYPES:
         assert f"### `{event_type}`" in DOC
@@ -277,8 +277,8 @@ def test_doc_names_every_event_type_and_field() -> None:
 def test_doc_examples_are_valid(tmp_path: Path, validator: jsonschema.Draft202012Validator) -> None:
     from pydantic import TypeAdapter
 
-    from cstosim.scenario import Event as EventUnion
-    from cstosim.yamlio import parse_located
+    from cstosim.language.scenario import Event as EventUnion
+    from cstosim.language.yamlio import parse_located
 
     adapter: TypeAdapter[Any] = TypeAdapter(EventUnion)
     events = 0
@@ -305,7 +305,7 @@ def test_doc_examples_are_valid(tmp_path: Path, validator: jsonschema.Draft20201
 
 
 def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
-    from cstosim.yamlio import dump_yaml
+    from cstosim.language.yamlio import dump_yaml
 
     path = tmp_path / "s.yaml"
     path.write_text(dump_yaml(data), encoding="utf-8")
@@ -365,7 +365,7 @@ def test_outside_engagement_partner_must_be_a_pole(tmp_path: Path) -> None:
 
 
 def test_outcome_thresholds_must_be_ordered(tmp_path: Path) -> None:
-    from cstosim.parameters import Parameters
+    from cstosim.language.parameters import Parameters
 
     Parameters(threshold_statements=0.3, threshold_fact_finding=0.3)  # ties are allowed
     with pytest.raises(ValidationError, match="outcome thresholds must be in increasing order"):

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cstosim.loader import load_scenario, resolve, validate
-from cstosim.parameters import THRESHOLDS, Parameters
-from cstosim.scenario import SHOCKABLE_MEMBER_FIELDS, Scenario, json_schema
-from cstosim.yamlio import Location, ScenarioError, dump_yaml, load_located, parse_located
+from cstosim.language.loader import load_scenario, resolve, validate
+from cstosim.language.parameters import THRESHOLDS, Parameters
+from cstosim.language.scenario import SHOCKABLE_MEMBER_FIELDS, Scenario, json_schema
+from cstosim.language.yamlio import Location, ScenarioError, dump_yaml, load_located, parse_located
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "scenarios" / "example-triad.yaml"

@@ -1,4 +1,4 @@
-"""Known-answer tests of cstosim.scoring on hand-made tiny tables."""
+"""Known-answer tests of cstosim.analysis.scoring on hand-made tiny tables."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cstosim.scenario import EngagementObservation, ResponseObservation, Scenario
-from cstosim.scoring import (
+from cstosim.analysis.scoring import (
     BASELINE_RESPONSE,
     CLIP,
     COLUMNS,
@@ -30,6 +29,7 @@ from cstosim.scoring import (
     within_bounds,
     write_score,
 )
+from cstosim.language.scenario import EngagementObservation, ResponseObservation, Scenario
 
 
 def tiny_scenario(**changes: Any) -> Scenario:
@@ -371,8 +371,8 @@ def test_observations_after_the_end_of_the_run_are_skipped() -> None:
 def test_score_results_reads_a_results_folder(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
+    from cstosim.analysis.scoring import score_results
     from cstosim.cli import main
-    from cstosim.scoring import score_results
 
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
     out = tmp_path / "run"

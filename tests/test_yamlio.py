@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cstosim.yamlio import (
+from cstosim.language.yamlio import (
     MAX_NODES,
     Location,
     Problem,
@@ -121,7 +121,7 @@ def test_structural_problems(text: str, where: tuple[int, int], message: str) ->
 
 
 def test_alias_bomb_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cstosim.yamlio.MAX_NODES", 5_000)  # the real limit, just sooner
+    monkeypatch.setattr("cstosim.language.yamlio.MAX_NODES", 5_000)  # the real limit, just sooner
     lines = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9]"]
     for n in range(1, 8):
         lines.append(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]")

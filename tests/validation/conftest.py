@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cstosim.ensemble import Ensemble, default_jobs, run_ensemble
-from cstosim.loader import load_scenario
+from cstosim.engine.ensemble import Ensemble, default_jobs, run_ensemble
+from cstosim.language.loader import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 ROOT_SEED = 20231123

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cstosim.ensemble import Ensemble
-from cstosim.scenario import Engagement
+from cstosim.engine.ensemble import Ensemble
+from cstosim.language.scenario import Engagement
 
 from .conftest import at_month, invocation
 

@@ -1,33 +1,21 @@
-"""Member states as Mesa agents, over a struct-of-arrays state (docs/MODEL.md §2).
+"""Every member's parameters and state as arrays, and the running wars and ramps (§2, §5).
 
 The state of every member lives in :class:`AllianceState`, one NumPy array per variable (the
-last axis runs over members). A :class:`MemberState` agent is the Mesa face of one member: it
-holds its code and index and exposes its current values as attributes, which is what Mesa's
-``DataCollector`` reads (attribute-name reporters). Keeping the numbers in arrays makes the
-monthly update synchronous by construction (every member's new value is computed from the same
-old arrays, so agent order cannot matter) and lets the same :mod:`cstosim.rules` functions run
-vectorised in a future ensemble engine.
+last axis runs over members). Keeping the numbers in arrays makes the monthly update synchronous
+by construction (every member's new value is computed from the same old arrays, so agent order
+cannot matter). The Mesa agents (:mod:`cstosim.model.agents`) are views onto these arrays.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 from numpy.typing import NDArray
 
-from cstosim import rules
-from cstosim.scenario import Engagement, Scenario, month_index
-
-if TYPE_CHECKING:
-    from cstosim.model import AllianceModel
-
-ABSENT = -1  # engagement level of a member that has not joined yet
-ACTIVE, DISENGAGED, FROZEN, EXITED = 0, 1, 2, 3
-LEVEL_NAMES = ("active", "disengaged", "frozen", "exited")
-DOMESTIC, INTERSTATE = 0, 1  # rows of the credibility arrays
+from cstosim.language.scenario import Engagement, Scenario, month_index
+from cstosim.model import rules
+from cstosim.model.levels import ABSENT, ACTIVE, DISENGAGED, DOMESTIC, FROZEN, INTERSTATE
 
 # member field name (scenario) → attribute of AllianceState
 MEMBER_FIELDS: dict[str, str] = {
@@ -206,66 +194,24 @@ def arr_initial(members: list, name: str) -> Float:
     return np.array([float(getattr(x.initial, name)) for x in members])
 
 
-class MemberState(mesa.Agent):
-    """A member state (docs/MODEL.md §2): the Mesa face of one column of :class:`AllianceState`.
+@dataclass
+class ActiveWar:
+    """A war in progress (docs/MODEL.md §7.8)."""
 
-    Attributes read by the ``DataCollector``: ``member`` (code), ``alignment``, ``credibility``,
-    ``engagement`` (``active``/``disengaged``/``frozen``/``exited``, ``absent`` before joining),
-    ``value`` (membership value V), ``outside_option`` (O), ``grievance``. They are plain
-    attributes (cheap for Mesa's reporters), refreshed from the arrays by :meth:`sync` at the end
-    of every month; the arrays in ``model.state`` are the source of truth.
-    """
+    event_id: str
+    initiator: int | None  # member index, or None for a non-member initiator
+    drain: float
+    entrapment: float
+    ends: tuple[int, int] | None
 
-    model: AllianceModel
 
-    def __init__(self, model: AllianceModel, code: str, index: int) -> None:
-        super().__init__(model)
-        self.member = code
-        self.index = index
-        self.alignment = 0.0
-        self.credibility = 0.0
-        self.engagement = "absent"
-        self.value = 0.0
-        self.outside_option = 0.0
-        self.grievance = 0.0
+@dataclass
+class Ramp:
+    """A parameter shock spread over months (docs/MODEL.md §7.6)."""
 
-    @staticmethod
-    def sync(agents: list[MemberState], s: AllianceState) -> None:
-        """Copy every member's current values from the arrays to its reporter attributes."""
-        columns = zip(
-            s.alignment.tolist(),
-            s.credibility.tolist(),
-            s.level.tolist(),
-            s.value.tolist(),
-            s.outside.tolist(),
-            s.grievance.tolist(),
-            strict=True,
-        )
-        for agent, (a, c, level, v, o, g) in zip(agents, columns, strict=True):
-            agent.alignment = a
-            agent.credibility = c
-            agent.engagement = "absent" if level == ABSENT else LEVEL_NAMES[level]
-            agent.value = v
-            agent.outside_option = o
-            agent.grievance = g
-
-    @property
-    def credibility_domestic(self) -> float:
-        """Current c_D (docs/MODEL.md §7.3), read from the arrays."""
-        s = self.model.state
-        return float(rules.beta_mean(s.alpha[DOMESTIC, self.index], s.beta[DOMESTIC, self.index]))
-
-    @property
-    def credibility_interstate(self) -> float:
-        """Current c_I (docs/MODEL.md §7.3), read from the arrays."""
-        s = self.model.state
-        return float(
-            rules.beta_mean(s.alpha[INTERSTATE, self.index], s.beta[INTERSTATE, self.index])
-        )
-
-    @property
-    def leading(self) -> bool:
-        return self.index == self.model.state.leader
-
-    def __repr__(self) -> str:
-        return f"MemberState({self.member}, {self.engagement}, alignment={self.alignment:.3f})"
+    event_id: str
+    date: str
+    target: str
+    increment: float
+    remaining: int
+    clipped: bool = False

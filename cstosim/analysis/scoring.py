@@ -75,7 +75,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cstosim.scenario import (
+from cstosim.language.scenario import (
     Engagement,
     EngagementObservation,
     Invocation,
@@ -380,7 +380,7 @@ def totals(
 
 def score_results(results_dir: Path) -> ScoreReport:
     """Score the results folder ``results_dir`` against its resolved scenario's observations."""
-    from cstosim.results import read_results
+    from cstosim.store.results import read_results
 
     results = read_results(Path(results_dir))
     replicates = results.manifest.get("replicates")

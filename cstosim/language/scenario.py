@@ -4,7 +4,7 @@ A scenario names an alliance's members, the outside actors that matter, the mode
 coefficients, a monthly calendar and a dated timeline of *drivers* (``events``: exogenous inputs
 fed to the model) and *observations* (what members actually did, never fed to the model, used
 only to score it). ``cstosim schema`` exports the JSON Schema of :class:`Scenario`;
-``cstosim.loader`` reads files (with ``extends`` and overrides) into it.
+``cstosim.language.loader`` reads files (with ``extends`` and overrides) into it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from cstosim.parameters import Parameters
+from cstosim.language.parameters import Parameters
 
 SCHEMA_VERSION = 1
 

@@ -39,10 +39,10 @@ from matplotlib.patches import Patch
 from matplotlib.textpath import text_to_path
 
 from cstosim import __version__
-from cstosim.results import FIGURES, Results, read_results
+from cstosim.store.results import FIGURES, Results, read_results
 
 if TYPE_CHECKING:
-    from cstosim.scenario import Scenario
+    from cstosim.language.scenario import Scenario
 
 FORMATS = ("png", "svg", "pdf")
 FIGURE_NAMES = ("cohesion", "alignment", "engagement", "exit")

@@ -5,7 +5,7 @@ One step is one calendar month (docs/MODEL.md §3 "Process overview and scheduli
 1. members whose ``joined`` month has come join the roster; wars past their end stop;
    ramped parameter shocks advance; the poles' pulls grow;
 2. the month's scenario events are applied in date order, one handler per type
-   (:mod:`cstosim.events`); invocations are resolved and learnt from as they come;
+   (:mod:`cstosim.model.events`); invocations are resolved and learnt from as they come;
 3. credibility evidence and grievance fade; the leader's capacity relaxes toward its target;
 4. membership value, outside option and net value are computed for every member;
 5. alignment and engagement are updated **synchronously** from that one state;
@@ -28,8 +28,12 @@ import numpy as np
 import pandas as pd
 from annotated_types import Ge, Le
 
-from cstosim import metrics, rules
-from cstosim.agents import (
+from cstosim.language.parameters import Parameters
+from cstosim.language.scenario import Event, Scenario, day_of, month_index
+from cstosim.model import metrics, rules
+from cstosim.model.agents import MemberState
+from cstosim.model.events import HANDLERS, advance_ramps
+from cstosim.model.levels import (
     ABSENT,
     ACTIVE,
     DISENGAGED,
@@ -38,12 +42,9 @@ from cstosim.agents import (
     FROZEN,
     INTERSTATE,
     LEVEL_NAMES,
-    AllianceState,
-    MemberState,
-    build_state,
+    TRANSITION_OUTCOMES,
 )
-from cstosim.parameters import Parameters
-from cstosim.scenario import Event, Scenario, day_of, month_index
+from cstosim.model.state import ActiveWar, AllianceState, Ramp, build_state
 
 MODEL_REPORTERS = (
     "cohesion",
@@ -76,44 +77,12 @@ EVENT_COLUMNS = (
     "detail",
 )
 
-# endogenous engagement changes: (old level, new level) → event-log outcome
-TRANSITION_OUTCOMES = {
-    (ACTIVE, DISENGAGED): "disengaged",
-    (DISENGAGED, FROZEN): "froze",
-    (FROZEN, EXITED): "exited",
-    (FROZEN, DISENGAGED): "returned",
-    (DISENGAGED, ACTIVE): "reengaged",
-}
-
 
 def months_between(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:
     """Every (year, month) from ``start`` to ``end`` inclusive."""
     first = start[0] * 12 + start[1] - 1
     last = end[0] * 12 + end[1] - 1
     return [(k // 12, k % 12 + 1) for k in range(first, last + 1)]
-
-
-@dataclass
-class ActiveWar:
-    """A war in progress (docs/MODEL.md §7.8)."""
-
-    event_id: str
-    initiator: int | None  # member index, or None for a non-member initiator
-    drain: float
-    entrapment: float
-    ends: tuple[int, int] | None
-
-
-@dataclass
-class Ramp:
-    """A parameter shock spread over months (docs/MODEL.md §7.6)."""
-
-    event_id: str
-    date: str
-    target: str
-    increment: float
-    remaining: int
-    clipped: bool = False
 
 
 @dataclass
@@ -131,7 +100,7 @@ class AllianceModel(mesa.Model):
 
     Args:
         scenario: a scenario file path (``str``/``Path``, as ``mesa.batch_run`` passes it) or a
-            loaded :class:`~cstosim.scenario.Scenario`.
+            loaded :class:`~cstosim.language.scenario.Scenario`.
         rng: Mesa's random-number argument (int seed, ``numpy.random.Generator``, SeedSequence
             or None). One integer ``self.key`` is drawn from ``self.rng`` at initialisation; every
             random number of the run then comes from a stream keyed by it and by the member code
@@ -154,7 +123,7 @@ class AllianceModel(mesa.Model):
         if isinstance(scenario, Scenario):
             spec = scenario
         else:
-            from cstosim.loader import load_scenario
+            from cstosim.language.loader import load_scenario
 
             spec = load_scenario(scenario)
         self.spec: Scenario = spec
@@ -300,8 +269,6 @@ class AllianceModel(mesa.Model):
         if self.t >= len(self.months):
             self.running = False
             return
-        from cstosim.events import HANDLERS, advance_ramps
-
         month = self.months[self.t]
         s, p = self.state, self.params
         # 1. structural bookkeeping

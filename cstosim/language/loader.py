@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cstosim.parameters import Parameters
-from cstosim.scenario import (
+from cstosim.language.parameters import Parameters
+from cstosim.language.scenario import (
     EVENT_TYPES,
     Actor,
     ActorKind,
@@ -40,7 +40,7 @@ from cstosim.scenario import (
     Source,
     cross_check,
 )
-from cstosim.yamlio import (
+from cstosim.language.yamlio import (
     Location,
     Path_,
     Problem,
@@ -59,7 +59,7 @@ _EDIT_KEYS = tuple(f"{verb}_{t}" for t in _TIMELINES for verb in ("remove", "pat
 def load_scenario(path: str | Path, sets: Iterable[str] = ()) -> Scenario:
     """Load, resolve and validate a scenario file; ``sets`` are ``path=value`` overrides.
 
-    Raises :class:`~cstosim.yamlio.ScenarioError` listing every problem found.
+    Raises :class:`~cstosim.language.yamlio.ScenarioError` listing every problem found.
     """
     data, locs, problems = _resolve(Path(path), ())
     if sets:
@@ -81,7 +81,8 @@ def load_scenario(path: str | Path, sets: Iterable[str] = ()) -> Scenario:
 def resolve(path: Path) -> tuple[dict[str, Any], Locations]:
     """Read ``path`` and its ``extends`` ancestors into one plain data tree with locations.
 
-    Raises :class:`~cstosim.yamlio.ScenarioError` if a file cannot be read or an edit is invalid.
+    Raises :class:`~cstosim.language.yamlio.ScenarioError` if a file cannot be read or an
+    edit is invalid.
     """
     data, locs, problems = _resolve(path, ())
     if problems:

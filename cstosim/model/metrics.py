@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cstosim.rules import clip
+from cstosim.model.rules import clip
 
 Bool = NDArray[np.bool_]
 Float = NDArray[np.float64]

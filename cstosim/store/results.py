@@ -38,11 +38,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from cstosim import __version__
-from cstosim.yamlio import dump_yaml
+from cstosim.language.yamlio import dump_yaml
 
 if TYPE_CHECKING:
-    from cstosim.ensemble import Ensemble
-    from cstosim.scenario import Scenario
+    from cstosim.engine.ensemble import Ensemble
+    from cstosim.language.scenario import Scenario
 
 FORMAT = "cstosim-results"
 FORMAT_VERSION = 1
@@ -461,8 +461,8 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def read_results(path: Path) -> Results:
     """Read a results folder written by :func:`write_results`."""
-    from cstosim.loader import load_scenario
-    from cstosim.yamlio import ScenarioError
+    from cstosim.language.loader import load_scenario
+    from cstosim.language.yamlio import ScenarioError
 
     path = Path(path)
     manifest = read_manifest(path)

@@ -14,20 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cstosim import rules
-from cstosim.agents import (
-    ABSENT,
-    ACTIVE,
-    DISENGAGED,
-    DOMESTIC,
-    EXITED,
-    FROZEN,
-    INTERSTATE,
-    LEVEL_NAMES,
-    MEMBER_FIELDS,
-)
-from cstosim.parameters import THRESHOLDS
-from cstosim.scenario import (
+from cstosim.language.parameters import THRESHOLDS
+from cstosim.language.scenario import (
     Attack,
     ChairRotation,
     Crisis,
@@ -44,9 +32,20 @@ from cstosim.scenario import (
     War,
     month_index,
 )
+from cstosim.model import rules
+from cstosim.model.levels import (
+    ABSENT,
+    ACTIVE,
+    DISENGAGED,
+    DOMESTIC,
+    EXITED,
+    INTERSTATE,
+    LEVEL_NAMES,
+)
+from cstosim.model.state import MEMBER_FIELDS, ActiveWar, Ramp
 
 if TYPE_CHECKING:
-    from cstosim.model import AllianceModel
+    from cstosim.model.alliance import AllianceModel
 
 Handler = Callable[["AllianceModel", Any], None]
 OUTCOMES = list(Outcome)
@@ -190,8 +189,6 @@ def on_attack(model: AllianceModel, ev: Attack) -> None:
 
 def on_war(model: AllianceModel, ev: War) -> None:
     """A war starts: it drains the initiator's capacity and entraps the others (§7.8)."""
-    from cstosim.model import ActiveWar
-
     s = model.state
     initiator = model.index(ev.initiator)
     ends = month_index(ev.ends) if ev.ends else None
@@ -503,8 +500,6 @@ def on_shock(model: AllianceModel, ev: ParameterShock) -> None:
     n-th of it is added in this month and each of the next n − 1 months. Out-of-range values are
     clipped to the range (logged once per shock as ``clipped``).
     """
-    from cstosim.model import Ramp
-
     slot = _slot(model, ev.target)
     if isinstance(slot, str):
         model.log(ev.date, ev.id, ev.type, _shock_member(ev.target), "skipped", slot)
@@ -556,4 +551,4 @@ HANDLERS: dict[str, Handler] = {
 }
 """Event type (the ``type`` field in scenario files) → handler."""
 
-__all__ = ["FROZEN", "HANDLERS", "advance_ramps", "observe"]
+__all__ = ["HANDLERS", "advance_ramps", "observe"]

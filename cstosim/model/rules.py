@@ -2,7 +2,8 @@
 
 Every function works on Python floats and on NumPy arrays alike (element-wise, broadcasting),
 so that the Mesa model and a future vectorised ensemble engine share one set of equations.
-Functions that need coefficients take a ``p`` argument: a :class:`cstosim.parameters.Parameters`
+Functions that need coefficients take a ``p`` argument: a
+:class:`cstosim.language.parameters.Parameters`
 or any object with the same attribute names (for instance a ``SimpleNamespace`` of arrays, one
 value per replicate). Functions that combine members (peer influence, the collective response)
 take arrays whose *last* axis runs over members. No function draws random numbers: noise and

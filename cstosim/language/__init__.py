@@ -1,0 +1,2 @@
+"""What users write: the scenario language (pydantic), model-wide parameters with their ranges,
+located YAML loading, ``extends`` and overrides. Imports nothing else from cstosim."""
