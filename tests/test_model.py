@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from model_helpers import ARM_CALL, KAZ_CALL, STILL, UKR_WAR, mini_csto, scenario
 
 from cstosim.language.loader import load_scenario
+from cstosim.model import draws
 from cstosim.model.alliance import AGENT_REPORTERS, MODEL_REPORTERS, AllianceModel, simulate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
@@ -273,12 +274,13 @@ def test_keyed_draws_depend_on_event_id_and_seed() -> None:
         AllianceModel(_common_numbers_scenario(False), rng=3),
     )
     assert a.key == b.key
-    np.testing.assert_array_equal(a.event_draws("x", 0), b.event_draws("x", 0))
-    assert not np.array_equal(a.event_draws("x", 0), a.event_draws("y", 0))
-    assert not np.array_equal(a.event_draws("x", 0), a.event_draws("x", 1))
+    noise, unif = draws.EVENT_NOISE, draws.EVENT_UNIFORM
+    np.testing.assert_array_equal(a.event_draws("x", noise), b.event_draws("x", noise))
+    assert not np.array_equal(a.event_draws("x", noise), a.event_draws("y", noise))
+    assert not np.array_equal(a.event_draws("x", noise), a.event_draws("x", unif))
     c = AllianceModel(_common_numbers_scenario(False), rng=4)
-    assert not np.array_equal(a.event_draws("x", 0), c.event_draws("x", 0))
-    u = a.event_draws("x", 1, "uniform")
+    assert not np.array_equal(a.event_draws("x", noise), c.event_draws("x", noise))
+    u = a.event_draws("x", unif)
     assert ((u >= 0) & (u < 1)).all()
 
 

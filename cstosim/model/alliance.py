@@ -18,7 +18,6 @@ which Mesa 3.5 reserves); the coefficients in force are ``model.params`` (a copy
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,13 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from annotated_types import Ge, Le
 
 from cstosim.language.parameters import Parameters
 from cstosim.language.scenario import Event, Scenario, day_of, month_index
-from cstosim.model import metrics, rules
+from cstosim.model import draws, metrics, rules
 from cstosim.model.agents import MemberState
+from cstosim.model.calendar import months_between
+from cstosim.model.columns import AGENT_REPORTERS, EVENT_COLUMNS, MODEL_REPORTERS
 from cstosim.model.events import HANDLERS, advance_ramps
 from cstosim.model.levels import (
     ABSENT,
@@ -44,45 +44,7 @@ from cstosim.model.levels import (
     LEVEL_NAMES,
     TRANSITION_OUTCOMES,
 )
-from cstosim.model.state import ActiveWar, AllianceState, Ramp, build_state
-
-MODEL_REPORTERS = (
-    "cohesion",
-    "credibility_mean",
-    "engaged_share",
-    "polarization",
-    "blocs",
-    "consensus_capacity",
-    "exits",
-    "capacity",
-)
-AGENT_REPORTERS = (
-    "member",
-    "alignment",
-    "credibility",
-    "engagement",
-    "value",
-    "outside_option",
-    "grievance",
-)
-EVENT_COLUMNS = (
-    "date",
-    "event_id",
-    "type",
-    "member",
-    "response",
-    "outcome",
-    "delay_days",
-    "consensus",
-    "detail",
-)
-
-
-def months_between(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:
-    """Every (year, month) from ``start`` to ``end`` inclusive."""
-    first = start[0] * 12 + start[1] - 1
-    last = end[0] * 12 + end[1] - 1
-    return [(k // 12, k % 12 + 1) for k in range(first, last + 1)]
+from cstosim.model.state import ActiveWar, AllianceState, Ramp, build_state, parameter_bounds
 
 
 @dataclass
@@ -103,10 +65,9 @@ class AllianceModel(mesa.Model):
             loaded :class:`~cstosim.language.scenario.Scenario`.
         rng: Mesa's random-number argument (int seed, ``numpy.random.Generator``, SeedSequence
             or None). One integer ``self.key`` is drawn from ``self.rng`` at initialisation; every
-            random number of the run then comes from a stream keyed by it and by the member code
-            (monthly draws) or by the event id and member code (event draws), so that adding or
-            removing an event leaves all other draws unchanged (docs/MODEL.md §3, "Random
-            numbers").
+            random number of the run is then a keyed draw of :mod:`cstosim.model.draws` (key,
+            purpose, event, month, member), so that adding or removing an event leaves all other
+            draws unchanged and the vectorised engine draws the same numbers (docs/MODEL.md §3).
         until: ``"YYYY-MM"``: run to this month instead of ``calendar.end`` (later: project past
             the last event; earlier: stop there).
     """
@@ -119,7 +80,12 @@ class AllianceModel(mesa.Model):
     ) -> None:
         super().__init__(rng=rng)
         # common random numbers: every draw is keyed (docs/MODEL.md §3 "Random numbers")
-        self.key = int(self.rng.integers(2**63))
+        # the first draw of the generator as it came in (Mesa has since taken one for `random`
+        # unless rng was an int), so that the vectorised engine can draw the same key
+        start = np.random.Generator(type(self.rng.bit_generator)())
+        start.bit_generator.state = self._rng
+        self.key = draws.replicate_key(start)
+        self._keys = np.array([self.key], dtype=np.uint64)
         if isinstance(scenario, Scenario):
             spec = scenario
         else:
@@ -150,12 +116,7 @@ class AllianceModel(mesa.Model):
         self.member_agents: list[MemberState] = [
             MemberState(self, code, i) for i, code in enumerate(self.state.codes)
         ]
-        # one monthly stream per member, keyed by its code: exactly one normal (alignment noise)
-        # and one uniform (engagement) are drawn from it every month, whatever happens
-        self._member_streams = [
-            np.random.default_rng([self.key, 0, zlib.crc32(code.encode())])
-            for code in self.state.codes
-        ]
+        self._member_ids = draws.member_hashes(self.state.codes)
         self.update_values()
         self.update_metrics()
         self.datacollector = mesa.DataCollector(
@@ -190,25 +151,17 @@ class AllianceModel(mesa.Model):
         i = self.index(code)
         return i is not None and bool(self.state.present()[i])
 
-    def event_draws(self, event_id: str, purpose: int, kind: str = "normal") -> np.ndarray:
-        """One standard normal (``kind="normal"``) or uniform per member for an event.
-
-        Drawn from ``default_rng([key, 1, crc32(event_id), purpose, crc32(code)])``: the draws of
-        one event do not depend on any other event, nor on the order of the members.
+    def event_draws(self, event_id: str, purpose: int) -> np.ndarray:
+        """One draw per member for an event: a standard normal for ``draws.EVENT_NOISE``, a
+        uniform for ``draws.EVENT_UNIFORM`` (keyed by the event id; :mod:`cstosim.model.draws`).
         """
-        eid = zlib.crc32(event_id.encode())
-        out = np.empty(self.state.n)
-        for i, code in enumerate(self.state.codes):
-            g = np.random.default_rng([self.key, 1, eid, purpose, zlib.crc32(code.encode())])
-            out[i] = g.standard_normal() if kind == "normal" else g.random()
-        return out
+        kind = "uniform" if purpose == draws.EVENT_UNIFORM else "normal"
+        return draws.for_event(self._keys, event_id, purpose, self._member_ids, kind)[0]
 
     def _monthly_draws(self) -> tuple[np.ndarray, np.ndarray]:
         """This month's alignment noise (normal) and engagement uniforms, one each per member."""
-        pairs = [(g.standard_normal(), g.random()) for g in self._member_streams]
-        noise = np.array([a for a, _ in pairs], dtype=float)
-        uniform = np.array([b for _, b in pairs], dtype=float)
-        return noise, uniform
+        noise, uniform = draws.monthly(self._keys, self.month, self._member_ids)
+        return noise[0], uniform[0]
 
     def log(
         self,
@@ -288,8 +241,7 @@ class AllianceModel(mesa.Model):
         self.wars = [w for w in self.wars if w.ends is None or w.ends >= month]
         advance_ramps(self)
         if s.pull_growth.size:  # only the pulls the scenario lists (or events have set)
-            growth = np.where(s.pull_listed, s.pull_growth[:, None] / 12.0, 0.0)
-            s.pulls = rules.clip(s.pulls + growth, 0.0, 1.0)
+            s.pulls = rules.pull_growth_step(s.pulls, s.pull_listed, s.pull_growth[:, None])
         # 2. scenario events of the month
         for ev in self._events.get(month, ()):
             HANDLERS[ev.type](self, ev)
@@ -323,18 +275,16 @@ class AllianceModel(mesa.Model):
         # threat sources inside the alliance: the leader and every member taking part
         inside = np.zeros(len(s.sources), dtype=bool)
         inside[:n] = present
-        inside[s.leader] = present[s.leader]
-        protectable = 1.0 - s.ties[:, s.leader]
-        external = (s.threats * np.where(inside, 0.0, protectable)).sum(axis=1)
-        internal = (s.threats * inside).sum(axis=1)
+        external, internal = rules.threat_split(s.threats, inside, s.ties[:, s.leader])
         security = rules.security_value(external, internal, c[INTERSTATE], p)
         entrapment = np.zeros(n)
         if self.wars:
             shares = np.zeros((len(self.wars), n))
             for k, w in enumerate(self.wars):
-                if w.initiator is not None and present[w.initiator]:
-                    shares[k] = w.entrapment
-                    shares[k, w.initiator] = 0.0
+                if w.initiator is not None:
+                    shares[k] = rules.war_entrapment(
+                        w.entrapment, present[w.initiator], np.arange(n) == w.initiator
+                    )
             entrapment = np.asarray(rules.combine_independent(shares, axis=0))
         structural = rules.structural_value(s.dependence, s.capability, s.autonomy, p)
         s.value = np.asarray(
@@ -347,10 +297,7 @@ class AllianceModel(mesa.Model):
                 p,
             )
         )
-        poles = s.pulls[s.is_pole]
-        s.outside = (
-            np.asarray(rules.combine_independent(poles, axis=0)) if poles.size else np.zeros(n)
-        )
+        s.outside = np.zeros(n) + rules.outside_option(s.pulls[s.is_pole])
         s.net = np.asarray(rules.net_value(s.value, s.outside, p))
         s.credibility = s.reported_credibility()
 
@@ -406,13 +353,7 @@ class AllianceModel(mesa.Model):
     @staticmethod
     def parameter_bounds(name: str) -> tuple[float, float]:
         """(ge, le) of a model coefficient, from its pydantic field."""
-        lo, hi = -np.inf, np.inf
-        for meta in Parameters.model_fields[name].metadata:
-            if isinstance(meta, Ge):
-                lo = float(meta.ge)  # type: ignore[arg-type]
-            if isinstance(meta, Le):
-                hi = float(meta.le)  # type: ignore[arg-type]
-        return lo, hi
+        return parameter_bounds(name)
 
 
 def simulate(

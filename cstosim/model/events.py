@@ -32,11 +32,10 @@ from cstosim.language.scenario import (
     War,
     month_index,
 )
-from cstosim.model import rules
+from cstosim.model import draws, rules
 from cstosim.model.levels import (
     ABSENT,
     ACTIVE,
-    DISENGAGED,
     DOMESTIC,
     EXITED,
     INTERSTATE,
@@ -114,7 +113,7 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
                 tie = np.maximum(s.ties[g, s.leader], s.ties[g])
     capacity_gap = np.zeros(s.n)
     capacity_gap[s.leader] = 1.0 - s.capacity
-    noise = model.event_draws(ev.id, 0) * p.response_noise
+    noise = model.event_draws(ev.id, draws.EVENT_NOISE) * p.response_noise
     will = rules.willingness(
         s.alignment, s.regime, ev.severity, tie, capacity_gap, domestic, noise, p
     )
@@ -123,11 +122,10 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
     response, blocked = rules.collective_response(
         np.asarray(will), s.capability, part, leader, s.capacity, p
     )
-    blockers = part & (np.asarray(will) < p.veto_threshold)
+    blockers = rules.blockers(will, part, p)
     asked = Outcome(ev.requested)
     ceiling = rules.request_ceiling(asked.level, p)
-    if response > ceiling:
-        response = ceiling  # nobody sends more than was asked for
+    response = float(rules.cap_response(response, ceiling))
     if ev.imposed_response is not None:
         own = OUTCOMES[rules.outcome_index(response, p)].value
         outcome = Outcome(ev.imposed_response)
@@ -219,8 +217,8 @@ def _attendance(
     if given is not None:
         absent = np.isin(np.array(s.codes), given)
         return expected & ~absent
-    u = model.event_draws(event_id, 1, "uniform")
-    attend = (s.level == ACTIVE) | ((s.level == DISENGAGED) & (u < s.alignment))
+    u = model.event_draws(event_id, draws.EVENT_UNIFORM)
+    attend = rules.attends(s.level, s.alignment, u)
     chair = model.index(model.chair) if model.chair else None
     attend[host] = True
     if chair is not None:
@@ -243,8 +241,8 @@ def on_summit(model: AllianceModel, ev: Summit) -> None:
     expected = s.deciding()
     attend = _attendance(model, ev.id, expected, ev.absentees, host)
     absent = expected & ~attend
-    noise = model.event_draws(ev.id, 0) * p.response_noise
-    approve = s.alignment + noise >= p.veto_threshold
+    noise = model.event_draws(ev.id, draws.EVENT_NOISE) * p.response_noise
+    approve = rules.approves(s.alignment, noise, p)
     block_here = attend & ~approve
     block_later = absent & ~approve
     s.empty_chair = np.where(attend, 0.0, np.where(absent, 1.0, s.empty_chair))
@@ -274,8 +272,7 @@ def on_drill(model: AllianceModel, ev: Drill) -> None:
         return
     s, p = model.state, model.params
     if ev.status == "cancelled":
-        shift = p.cancelled_drill_signal * p.signal_alignment_shift
-        s.alignment[host] = max(0.0, s.alignment[host] - shift)
+        s.alignment[host] = rules.signal_shift(s.alignment[host], p.cancelled_drill_signal, p)
         model.log(ev.date, ev.id, ev.type, ev.host, "cancelled", f"cancelled by host {ev.host}")
         return
     expected = s.deciding()
@@ -299,7 +296,7 @@ def on_outside_engagement(model: AllianceModel, ev: OutsideEngagement) -> None:
         return
     s, p = model.state, model.params
     a = s.actors.index(ev.partner)
-    s.pulls[a, i] = min(1.0, s.pulls[a, i] + p.engagement_pull_gain * ev.strength)
+    s.pulls[a, i] = rules.pull_gain(s.pulls[a, i], ev.strength, p)
     s.pull_listed[a, i] = True  # from now on this pull grows with the pole's pull_growth
     model.log(
         ev.date,
@@ -317,7 +314,7 @@ def on_signal(model: AllianceModel, ev: DiplomaticSignal) -> None:
     if i is None:
         return
     s, p = model.state, model.params
-    s.alignment[i] = max(0.0, s.alignment[i] - p.signal_alignment_shift * ev.strength)
+    s.alignment[i] = rules.signal_shift(s.alignment[i], ev.strength, p)
     model.log(ev.date, ev.id, ev.type, ev.member, "applied", f"{ev.signal} ({ev.strength})")
 
 
@@ -342,7 +339,7 @@ def on_renewal(model: AllianceModel, ev: TreatyRenewal) -> None:
     s, p = model.state, model.params
     present = s.present()
     prob = np.asarray(rules.renewal_probability(s.net, s.exit_cost, p))
-    u = model.event_draws(ev.id, 1, "uniform")
+    u = model.event_draws(ev.id, draws.EVENT_UNIFORM)
     for i in np.flatnonzero(present):
         code = s.codes[i]
         if u[i] < prob[i]:
@@ -389,7 +386,7 @@ def on_join(model: AllianceModel, ev: Join) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _slot(
+def shock_slot(
     model: AllianceModel, target: str
 ) -> tuple[Callable[[], float], Callable[[float], None], float, float] | str:
     """Getter, setter and (lo, hi) bounds of a shock target; a message if it cannot be found."""
@@ -459,7 +456,7 @@ def _apply(
     model: AllianceModel, event_id: str, date: str, target: str, delta: float, log_clip: bool
 ) -> bool:
     """Add ``delta`` to the target, clipping to its range; returns True if it clipped."""
-    slot = _slot(model, target)
+    slot = shock_slot(model, target)
     if isinstance(slot, str):  # pragma: no cover - targets are checked at load time
         model.log(date, event_id, "parameter_shock", None, "skipped", slot)
         return False
@@ -467,7 +464,7 @@ def _apply(
     wanted = get() + delta
     if not np.isfinite(wanted):  # set/shift are finite by validation; guard for bypassed input
         detail = f"{target}: {wanted} is not a finite number; not applied"
-        model.log(date, event_id, "parameter_shock", _shock_member(target), "skipped", detail)
+        model.log(date, event_id, "parameter_shock", shock_member(target), "skipped", detail)
         return False
     value = float(np.clip(wanted, lo, hi))
     put(value)
@@ -477,14 +474,14 @@ def _apply(
             date,
             event_id,
             "parameter_shock",
-            _shock_member(target),
+            shock_member(target),
             "clipped",
             f"{target}: {wanted:.4g} is outside [{lo:g}, {hi:g}]; set to {value:.4g}",
         )
     return clipped
 
 
-def _shock_member(target: str) -> str | None:
+def shock_member(target: str) -> str | None:
     parts = target.split(".")
     if parts[0] == "members":
         return parts[1]
@@ -500,9 +497,9 @@ def on_shock(model: AllianceModel, ev: ParameterShock) -> None:
     n-th of it is added in this month and each of the next n − 1 months. Out-of-range values are
     clipped to the range (logged once per shock as ``clipped``).
     """
-    slot = _slot(model, ev.target)
+    slot = shock_slot(model, ev.target)
     if isinstance(slot, str):
-        model.log(ev.date, ev.id, ev.type, _shock_member(ev.target), "skipped", slot)
+        model.log(ev.date, ev.id, ev.type, shock_member(ev.target), "skipped", slot)
         return
     current = slot[0]()
     total = (ev.set - current) if ev.set is not None else float(ev.shift or 0.0)
@@ -513,7 +510,7 @@ def on_shock(model: AllianceModel, ev: ParameterShock) -> None:
         ev.date,
         ev.id,
         ev.type,
-        _shock_member(ev.target),
+        shock_member(ev.target),
         "applied",
         f"{ev.target} {how}{ramp} (was {current:.4g})",
     )

@@ -69,17 +69,19 @@ def polarization(alignment: Float, present: Bool) -> Any:
     return _f(np.where(n > 1, clip(2.0 * total / np.maximum(n, 1) ** 2, 0.0, 1.0), 0.0))
 
 
-def blocs(alignment: Float, present: Bool, distance: float) -> int:
+def blocs(alignment: Float, present: Bool, distance: float) -> Any:
     """Number of alignment blocs: single-linkage clusters of members taking part.
 
     Sort the alignments of P; a new bloc starts wherever two neighbours are more than
-    ``bloc_distance`` apart: B = 1 + |{k: a_(k+1) − a_(k) > d}| (0 if P is empty). One model
-    only (1-D input).
+    ``bloc_distance`` apart: B = 1 + |{k: a_(k+1) − a_(k) > d}| (0 if P is empty). The last
+    axis runs over members; an int for one model, an int array over leading axes.
     """
-    a = np.sort(np.asarray(alignment, dtype=float)[np.asarray(present, dtype=bool)])
-    if a.size == 0:
-        return 0
-    return int(1 + np.count_nonzero(np.diff(a) > distance))
+    # absent members sort last (as 2, beyond any alignment) and open no gap
+    a = np.sort(np.where(present, np.asarray(alignment, dtype=float), 2.0), axis=-1)
+    real = a <= 1.0
+    gaps = (np.diff(a, axis=-1) > distance) & real[..., 1:]
+    count = real[..., 0].astype(int) + gaps.sum(axis=-1)
+    return int(count) if count.ndim == 0 else count
 
 
 def consensus_capacity(alignment: Float, empty_chair: Float, present: Bool, p: Any) -> Any:

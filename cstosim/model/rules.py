@@ -71,6 +71,19 @@ def forget(alpha: Num, beta: Num, alpha0: Num, beta0: Num, memory: Num) -> tuple
     return alpha0 + (1.0 - memory) * (alpha - alpha0), beta0 + (1.0 - memory) * (beta - beta0)
 
 
+def reported_credibility(
+    domestic: Num, interstate: Num, threat_total: Num, regime_insecurity: Num
+) -> Num:
+    """Exposure-weighted credibility, the one number reported per member (§7.3).
+
+    c = (ΣT·c_I + R·c_D)/(ΣT + R) with ΣT the member's total threat and R its regime insecurity;
+    the plain mean (c_I + c_D)/2 if it has neither.
+    """
+    total = threat_total + regime_insecurity
+    mixed = (threat_total * interstate + regime_insecurity * domestic) / np.maximum(total, 1e-12)
+    return _out(np.where(total > 0, mixed, 0.5 * (domestic + interstate)), mixed)
+
+
 def grievance_step(grievance: Num, decay: Num) -> Num:
     """Monthly fading of grievance: G' = (1 − δ)·G (docs/MODEL.md §7.3)."""
     return (1.0 - decay) * grievance
@@ -151,6 +164,45 @@ def net_value(value: Num, outside: Num, p: Any) -> Num:
     return value - p.weight_outside * outside
 
 
+def threat_split(
+    threats: FArray, inside: NDArray[np.bool_], leader_ties: FArray
+) -> tuple[FArray, FArray]:
+    """Split each member's threats into what the alliance can and cannot protect against (§7.4).
+
+    ``threats`` has sources on its last axis; ``inside`` marks the sources inside the alliance
+    (the leader and members taking part), ``leader_ties`` is each source's tie τ_s to the leader.
+    External: Σ_{s outside} T_s·(1 − τ_s); internal: Σ_{s inside} T_s.
+    """
+    external = (threats * np.where(inside, 0.0, 1.0 - leader_ties)[..., None, :]).sum(axis=-1)
+    internal = (threats * inside[..., None, :]).sum(axis=-1)
+    return external, internal
+
+
+def war_entrapment(entrapment: Num, initiator_present: Any, is_initiator: Any) -> Num:
+    """One war's entrapment of each member: e_w for every member but its initiator, and only while
+    the initiator takes part in the alliance (an outsider's or an exited member's war entraps no
+    one) (docs/MODEL.md §7.8). Several wars combine by :func:`combine_independent`."""
+    return np.where(np.asarray(initiator_present) & ~np.asarray(is_initiator), entrapment, 0.0)
+
+
+def outside_option(pulls: ArrayLike) -> Num:
+    """O = 1 − Π_poles(1 − π): the union of the poles' pulls; poles on axis −2 (§7.4)."""
+    return combine_independent(pulls, axis=-2) if np.size(pulls) else 0.0
+
+
+def pull_growth_step(pulls: Num, listed: Any, growth: Num) -> Num:
+    """A month of a pole's pull growth: π' = clip(π + [listed]·γ/12, 0, 1) (§7.4).
+
+    Only pulls the scenario lists (or events have set) grow; γ is the pole's annual growth.
+    """
+    return clip(pulls + np.where(listed, growth / 12.0, 0.0), 0.0, 1.0)
+
+
+def pull_gain(pull: Num, strength: Num, p: Any) -> Num:
+    """An outside engagement strengthens a pole's pull: π' = min(1, π + g·strength) (§7.4)."""
+    return np.minimum(1.0, pull + p.engagement_pull_gain * strength)
+
+
 # --------------------------------------------------------------------------------------------
 # §7.5 Alignment
 # --------------------------------------------------------------------------------------------
@@ -204,6 +256,23 @@ def alignment_step(
 def nudge(alignment: Num, gain: Num) -> Num:
     """Close a share g of the gap to full alignment: a' = a + g(1 − a) (drills, chair; §7.6)."""
     return _out(clip(alignment + gain * (1.0 - alignment), 0.0, 1.0), alignment)
+
+
+def signal_shift(alignment: Num, strength: Num, p: Any) -> Num:
+    """A public signal of distance: a' = max(0, a − δ_sig·strength) (docs/MODEL.md §7.6)."""
+    return np.maximum(0.0, alignment - p.signal_alignment_shift * strength)
+
+
+def attends(level: Any, alignment: Num, uniform: Num) -> Any:
+    """Who turns up at a summit or drill: active members, and disengaged ones with probability a
+    (their alignment), decided by one uniform draw u < a (docs/MODEL.md §7.6)."""
+    lv = np.asarray(level)
+    return (lv == 0) | ((lv == 1) & (np.asarray(uniform) < alignment))
+
+
+def approves(alignment: Num, noise: Num, p: Any) -> Any:
+    """A member approves a declaration iff a + ε ≥ veto_threshold (ε scaled noise; §7.6)."""
+    return np.asarray(alignment + noise) >= p.veto_threshold
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,7 +332,7 @@ def collective_response(
     will = np.asarray(will, dtype=float)
     effort = np.where(leader, np.minimum(will, capacity), will)
     part = np.asarray(takes_part, dtype=bool)
-    blocked = np.any(part & (will < p.veto_threshold), axis=-1)
+    blocked = np.any(blockers(will, part, p), axis=-1)
     weight = np.where(part, capability, 0.0)
     total = weight.sum(axis=-1)
     passed = np.where(total > 0, (weight * effort).sum(axis=-1) / np.maximum(total, 1e-12), 0.0)
@@ -272,6 +341,11 @@ def collective_response(
     if r.ndim == 0:
         return float(r), bool(blocked)
     return r, blocked
+
+
+def blockers(will: Any, takes_part: Any, p: Any) -> Any:
+    """Members that block the consensus: taking part with W < veto_threshold (§7.2)."""
+    return np.asarray(takes_part, dtype=bool) & (np.asarray(will) < p.veto_threshold)
 
 
 DEPLOYMENT_INDEX = 4  # none, statements, fact-finding, token-force, deployment
@@ -321,6 +395,11 @@ def request_ceiling(index: int, p: Any) -> float:
     return 1.0 if index >= DEPLOYMENT_INDEX else outcome_level(index, p)
 
 
+def cap_response(response: Num, ceiling: Num) -> Num:
+    """Nobody sends more than was asked for: r' = min(r, r_req) (docs/MODEL.md §7.2)."""
+    return np.minimum(response, ceiling)
+
+
 def fulfilment(response: Num, ceiling: Num) -> Num:
     """How fully a call was answered: f = min(1, r / r_req) (docs/MODEL.md §7.2).
 
@@ -367,16 +446,12 @@ def engagement_hazards(net: Num, level: Any, exit_cost: Num, p: Any) -> tuple[Nu
 
     For level ℓ ∈ {0 active, 1 disengaged, 2 frozen}:
     h↓ = h·σ(β(θ_{ℓ+1} − N)) (none from exited: it is left only by a ``join`` event);
-    h↑ = h·σ(β(N − θ_ℓ − η)) for ℓ ≥ 1 (none from active or exited), η the hysteresis.
+    h↑ = h·σ(β(N − θ_ℓ − η)) for ℓ ≥ 1 (none from active or exited), η the hysteresis;
+    θ_k from :func:`step_threshold`.
     """
     lv = np.asarray(level)
-    # θ_{ℓ+1} (step down from ℓ) and θ_ℓ (step up from ℓ), as in step_threshold, inlined
-    down_theta = (
-        p.engagement_threshold
-        - lv * p.engagement_step
-        - (lv == 2) * (p.weight_exit_cost * np.asarray(exit_cost))
-    )
-    up_theta = p.engagement_threshold - (lv - 1) * p.engagement_step
+    down_theta = step_threshold(lv + 1, exit_cost, p)
+    up_theta = step_threshold(lv, exit_cost, p)
     down = p.hazard_base * logistic(p.hazard_slope * (down_theta - net))
     up = p.hazard_base * logistic(p.hazard_slope * (net - up_theta - p.hysteresis))
     down = np.where((lv >= 0) & (lv <= 2), down, 0.0)

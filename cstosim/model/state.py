@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from annotated_types import Ge, Le
 from numpy.typing import NDArray
 
+from cstosim.language.parameters import Parameters
 from cstosim.language.scenario import Engagement, Scenario, month_index
 from cstosim.model import rules
 from cstosim.model.levels import ABSENT, ACTIVE, DISENGAGED, DOMESTIC, FROZEN, INTERSTATE
@@ -102,11 +104,11 @@ class AllianceState:
         threats nor regime insecurity.
         """
         c = self.credibilities()
-        w_i = self.threats.sum(axis=1)
-        w_d = self.regime
-        total = w_i + w_d
-        mixed = (w_i * c[INTERSTATE] + w_d * c[DOMESTIC]) / np.maximum(total, 1e-12)
-        return np.where(total > 0, mixed, 0.5 * (c[0] + c[1]))
+        return np.asarray(
+            rules.reported_credibility(
+                c[DOMESTIC], c[INTERSTATE], self.threats.sum(axis=1), self.regime
+            )
+        )
 
 
 def build_state(s: Scenario) -> AllianceState:
@@ -215,3 +217,14 @@ class Ramp:
     increment: float
     remaining: int
     clipped: bool = False
+
+
+def parameter_bounds(name: str) -> tuple[float, float]:
+    """(ge, le) of a model coefficient, from its pydantic field (docs/MODEL.md §8)."""
+    lo, hi = -np.inf, np.inf
+    for meta in Parameters.model_fields[name].metadata:
+        if isinstance(meta, Ge):
+            lo = float(meta.ge)  # type: ignore[arg-type]
+        if isinstance(meta, Le):
+            hi = float(meta.le)  # type: ignore[arg-type]
+    return lo, hi

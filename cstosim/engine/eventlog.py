@@ -1,0 +1,114 @@
+"""The event log of many replicates at once, written as batches of rows (docs/INTERFACES.md).
+
+A handler of the vectorised engine logs one *batch*: the replicates it concerns (a mask) and,
+for each column, one value for all of them or one value per replicate. Batches are numbered in
+the order they are logged; the table puts every replicate's rows in that order, which is the
+order in which the Mesa model, stepping the same replicate alone, appends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from cstosim.model.columns import EVENT_COLUMNS
+
+Mask = NDArray[np.bool_]
+
+
+def event_date(date: str) -> str:
+    """The log's date: the event's day when given, else the first of its month."""
+    return date if len(date) == 10 else f"{date[:7]}-01"
+
+
+def labels(keys: Sequence[NDArray[Any]], label: Callable[..., str]) -> NDArray[np.object_]:
+    """``label(*row)`` for every row of the integer ``keys`` columns, formatting each distinct
+    row once (replicates share few distinct combinations of attendance, blockers and the like).
+    """
+    table = np.stack([np.asarray(k, dtype=np.int64) for k in keys], axis=-1)
+    unique, inverse = np.unique(table, axis=0, return_inverse=True)
+    text = np.array([label(*(int(v) for v in row)) for row in unique] + [""], dtype=object)
+    return text[:-1][inverse.reshape(-1)]
+
+
+def bits(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Each row of a (replicates, members) mask as one integer (bit i = member i)."""
+    weights = np.left_shift(np.int64(1), np.arange(mask.shape[-1], dtype=np.int64))
+    return (mask.astype(np.int64) * weights).sum(axis=-1)
+
+
+class EventLog:
+    """Batches of event-log rows for ``replicates`` replicates."""
+
+    def __init__(self, replicates: int) -> None:
+        self.replicates = replicates
+        self.batches: list[tuple[NDArray[np.intp], dict[str, Any]]] = []
+
+    def log(
+        self,
+        mask: Mask | None,
+        date: str,
+        event_id: str,
+        type_: str,
+        member: str | None = None,
+        outcome: Any = None,
+        detail: Any = "",
+        response: Any = float("nan"),
+        delay: Any = float("nan"),
+        consensus: Any = None,
+    ) -> None:
+        """Log one row for every replicate in ``mask`` (all when None); array values are per
+        replicate (length ``replicates``), other values shared."""
+        rows = (
+            np.arange(self.replicates)
+            if mask is None
+            else np.flatnonzero(np.broadcast_to(mask, (self.replicates,)))
+        )
+        if rows.size == 0:
+            return
+        values = {
+            "date": event_date(date),
+            "event_id": event_id,
+            "type": type_,
+            "member": member,
+            "response": response,
+            "outcome": outcome,
+            "delay_days": delay,
+            "consensus": consensus,
+            "detail": detail,
+        }
+        self.batches.append((rows, values))
+
+    def table(self, replicate_ids: NDArray[np.int64]) -> pd.DataFrame:
+        """All rows, ``replicate`` first, each replicate's rows in the order logged."""
+        if not self.batches:
+            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_COLUMNS})
+            frame["date"] = pd.to_datetime(frame["date"])
+            frame[["response", "delay_days"]] = frame[["response", "delay_days"]].astype(float)
+            frame.insert(0, "replicate", pd.Series(dtype=np.int64))
+            return frame
+        rows = np.concatenate([r for r, _ in self.batches])
+        order_in_log = np.repeat(np.arange(len(self.batches)), [r.size for r, _ in self.batches])
+        order = np.lexsort((order_in_log, rows))
+        columns: dict[str, Any] = {"replicate": replicate_ids[rows[order]]}
+        for name in EVENT_COLUMNS:
+            parts = []
+            for r, values in self.batches:
+                v = values[name]
+                if isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] == self.replicates:
+                    parts.append(v[r])
+                else:
+                    parts.append(np.full(r.size, v, dtype=_dtype(name)))
+            column = np.concatenate([p.astype(_dtype(name), copy=False) for p in parts])
+            columns[name] = column[order]
+        frame = pd.DataFrame(columns)
+        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+        return frame
+
+
+def _dtype(name: str) -> Any:
+    return np.float64 if name in ("response", "delay_days") else object
