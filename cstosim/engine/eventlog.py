@@ -84,31 +84,53 @@ class EventLog:
         self.batches.append((rows, values))
 
     def table(self, replicate_ids: NDArray[np.int64]) -> pd.DataFrame:
-        """All rows, ``replicate`` first, each replicate's rows in the order logged."""
+        """All rows, ``replicate`` first, each replicate's rows in the order logged.
+
+        Text columns come as pandas Categoricals (a batch mostly repeats a few values), numbers
+        as float64, ``date`` as datetime64.
+        """
         if not self.batches:
             frame = pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_COLUMNS})
             frame["date"] = pd.to_datetime(frame["date"])
             frame[["response", "delay_days"]] = frame[["response", "delay_days"]].astype(float)
             frame.insert(0, "replicate", pd.Series(dtype=np.int64))
             return frame
+        sizes = [r.size for r, _ in self.batches]
         rows = np.concatenate([r for r, _ in self.batches])
-        order_in_log = np.repeat(np.arange(len(self.batches)), [r.size for r, _ in self.batches])
-        order = np.lexsort((order_in_log, rows))
+        order = np.lexsort((np.repeat(np.arange(len(self.batches)), sizes), rows))
         columns: dict[str, Any] = {"replicate": replicate_ids[rows[order]]}
         for name in EVENT_COLUMNS:
-            parts = []
-            for r, values in self.batches:
-                v = values[name]
-                if isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] == self.replicates:
-                    parts.append(v[r])
-                else:
-                    parts.append(np.full(r.size, v, dtype=_dtype(name)))
-            column = np.concatenate([p.astype(_dtype(name), copy=False) for p in parts])
-            columns[name] = column[order]
-        frame = pd.DataFrame(columns)
-        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
-        return frame
+            values = [(r, v[name]) for r, v in self.batches]
+            if name == "date":
+                days = [np.full(r.size, np.datetime64(v, "D")) for r, v in values]
+                columns[name] = np.concatenate(days)[order].astype("datetime64[ns]")
+            elif name in ("response", "delay_days"):
+                numbers = [_per_row(v, r, np.float64) for r, v in values]
+                columns[name] = np.concatenate(numbers)[order]
+            else:
+                columns[name] = _categorical(values, order)
+        return pd.DataFrame(columns)
 
 
-def _dtype(name: str) -> Any:
-    return np.float64 if name in ("response", "delay_days") else object
+def _per_row(value: Any, rows: NDArray[np.intp], dtype: Any) -> NDArray[Any]:
+    """A batch's value for each of its rows: a per-replicate array indexed, or a shared value."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value[rows].astype(dtype, copy=False)
+    return np.full(rows.size, value, dtype=dtype)
+
+
+def _categorical(values: list[tuple[NDArray[np.intp], Any]], order: NDArray[np.intp]) -> Any:
+    """One text column of every batch as a Categorical (None stays missing)."""
+    categories: dict[str, int] = {}
+    parts = []
+    for rows, value in values:
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            codes, uniques = pd.factorize(value[rows], use_na_sentinel=True)
+            lookup = np.array([categories.setdefault(u, len(categories)) for u in uniques] + [-1])
+            parts.append(lookup[codes])
+        elif value is None:
+            parts.append(np.full(rows.size, -1))
+        else:
+            parts.append(np.full(rows.size, categories.setdefault(value, len(categories))))
+    codes = np.concatenate(parts)[order]
+    return pd.Categorical.from_codes(codes, categories=list(categories))

@@ -175,8 +175,8 @@ class VectorRun:
 
     # ---------------------------------------------------------------------------- the month
 
-    def run(self) -> Chunk:
-        """Step every month and return the chunk's tables (replicates numbered 0..R−1)."""
+    def run(self) -> None:
+        """Step every month; :meth:`tables` then gives the results."""
         from cstosim.engine.vector_events import HANDLERS, advance_ramps
 
         s, p = self.shared, self.params
@@ -227,7 +227,6 @@ class VectorRun:
             # 6. metrics
             self.record()
         self.t = len(self.months)
-        return self.tables()
 
     def update_values(self) -> None:
         """Membership value, outside option and net value of every member (§7.4)."""
@@ -396,4 +395,5 @@ def simulate(
         [draws.replicate_key(np.random.default_rng(seed)) for seed in seeds], dtype=np.uint64
     )
     run = VectorRun(scenario, keys, until)
-    return run.run()
+    run.run()
+    return run.tables()

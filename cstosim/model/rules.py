@@ -12,7 +12,6 @@ uniform draws are arguments, so the caller owns the generator.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -33,12 +32,12 @@ def clip(x: Any, lo: Any, hi: Any) -> Any:
 
 
 def logistic(x: Num) -> Num:
-    """σ(x) = 1 / (1 + exp(−x)), overflow-safe (docs/MODEL.md §7)."""
-    if np.ndim(x) == 0:
-        x = float(x)
-        return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+    """σ(x) = 1 / (1 + exp(−x)), overflow-safe (docs/MODEL.md §7).
+
+    Scalars go through the same NumPy expression as arrays, so that both give the same bits.
+    """
     z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    return _out(np.where(np.asarray(x) >= 0, 1.0 / (1.0 + z), z / (1.0 + z)), x)
 
 
 # --------------------------------------------------------------------------------------------
