@@ -28,7 +28,11 @@ def run(
 
 
 def entries(model: AllianceModel, event_id: str) -> list[dict[str, Any]]:
-    return [e for e in model.event_log if e["event_id"] == event_id]
+    return [
+        e
+        for e in model.event_log
+        if e["event_id"] == event_id and e["type"] not in ("attendance", "signature")
+    ]
 
 
 def test_every_event_type_has_a_handler() -> None:
@@ -107,6 +111,7 @@ def test_imposed_response_overrides_the_model() -> None:
 
 
 def test_attack_counts_as_an_unanswered_call_for_the_target() -> None:
+    """With no unprompted answer, an attack is an unanswered call for its target (§7.3)."""
     attack = {
         "id": "hit",
         "date": "2020-02",
@@ -115,12 +120,75 @@ def test_attack_counts_as_an_unanswered_call_for_the_target() -> None:
         "target": "BBB",
         "severity": 1.0,
     }
-    model = run([attack], actors=AGG)
+    model = run([attack], {**STILL, "unprompted_share": 0.0}, actors=AGG)
     (entry,) = entries(model, "hit")
     assert entry["outcome"] == "none"
+    assert "no call for help" in entry["detail"]
     target, other = model.member_agents[2], model.member_agents[1]
     assert target.credibility_interstate < other.credibility_interstate == pytest.approx(0.6)
     assert target.grievance > 0
+
+
+def test_the_alliance_may_answer_an_attack_unprompted() -> None:
+    """An attack by an outsider with no ties: a willing alliance acts on its own, at
+    unprompted_share of its answer, capped by what the crisis calls for; the target learns it
+    was (partly) answered."""
+    attack = {"id": "hit", "date": "2020-02", "type": "attack", "attacker": "FAR", "target": "BBB"}
+    far = {"FAR": {"name": "Far", "kind": "state"}}
+    quiet = run([{**attack, "severity": 0.8}], {**STILL, "unprompted_share": 0.0}, actors=far)
+    acted = run([{**attack, "severity": 0.8}], {**STILL, "unprompted_share": 1.0}, actors=far)
+    (entry,) = entries(acted, "hit")
+    assert entry["outcome"] != "none" and entry["consensus"] == "passed"
+    assert entry["response"] <= 0.8 * Parameters().need_per_severity + 1e-12
+    assert (
+        acted.member_agents[2].credibility_interstate
+        > quiet.member_agents[2].credibility_interstate
+    )
+    assert acted.member_agents[2].grievance < quiet.member_agents[2].grievance
+
+
+def test_a_fight_between_members_counts_less_than_an_outside_attack() -> None:
+    """learning_member_conflict scales what the target learns from an attack by a member."""
+    hit = {"id": "hit", "date": "2020-02", "type": "attack", "severity": 1.0, "target": "BBB"}
+    params = {**STILL, "unprompted_share": 0.0}
+    outsider = run([{**hit, "attacker": "AGG"}], params, actors=AGG)
+    fellow = run([{**hit, "attacker": "AAA"}], params, actors=AGG)
+    (entry,) = entries(fellow, "hit")
+    assert "by a fellow member" in entry["detail"]
+    loss = 0.6 - outsider.member_agents[2].credibility_interstate
+    fellow_loss = 0.6 - fellow.member_agents[2].credibility_interstate
+    assert 0 < fellow_loss < loss
+    full = run(
+        [{**hit, "attacker": "AAA"}], {**params, "learning_member_conflict": 1.0}, actors=AGG
+    )
+    assert 0.6 - full.member_agents[2].credibility_interstate == pytest.approx(loss)
+
+
+def test_summits_and_drills_log_attendance_and_signature_per_member() -> None:
+    summit = {"id": "s", "date": "2020-05", "type": "summit", "host": "LDR", "absentees": ["BBB"]}
+    drill = {"id": "d", "date": "2020-06", "type": "drill", "host": "AAA", "skipped_by": ["AAA"]}
+    model = run([summit, drill])
+    rows = [e for e in model.event_log if e["type"] in ("attendance", "signature")]
+    summit_rows = {(e["type"], e["member"]): e["outcome"] for e in rows if e["event_id"] == "s"}
+    assert summit_rows[("attendance", "BBB")] == "absent"
+    assert summit_rows[("attendance", "LDR")] == "attended"
+    assert summit_rows[("signature", "AAA")] == "signed"
+    drill_rows = {e["member"]: e["outcome"] for e in rows if e["event_id"] == "d"}
+    assert drill_rows == {"LDR": "attended", "AAA": "absent", "BBB": "attended"}
+    assert not any(e["type"] == "signature" and e["event_id"] == "d" for e in rows)
+
+
+def test_a_member_refusing_to_sign_is_logged_and_blocks() -> None:
+    summit = {"id": "s", "date": "2020-05", "type": "summit", "host": "LDR"}
+    members = {
+        "LDR": {"name": "L", "joined": "2000-01", "leading": True, "capability": 0.8},
+        "AAA": {"name": "A", "joined": "2000-01", "initial": {"alignment": 0.1}},
+    }
+    model = run([summit], members=members)
+    (entry,) = entries(model, "s")
+    assert entry["outcome"] == "blocked"
+    signed = {e["member"]: e["outcome"] for e in model.event_log if e["type"] == "signature"}
+    assert signed == {"LDR": "signed", "AAA": "refused"}
 
 
 def test_war_drains_capacity_and_entraps_the_others() -> None:

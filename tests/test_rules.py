@@ -103,17 +103,39 @@ def test_alignment_step_known_and_clipped() -> None:
 
 def test_willingness_domestic_and_interstate() -> None:
     # domestic: a + σ_R·R − c_d·s
-    w = rules.willingness(0.7, 0.6, 0.9, 0.0, 0.0, True, 0.0, P)
+    w = rules.willingness(0.7, 0.6, 0.9, 0.0, 0.0, "domestic", 0.0, P)
     assert w == pytest.approx(0.7 + 0.3 - 0.09)
     # interstate against an aggressor tied 0.6 to the leader
-    w = rules.willingness(0.7, 0.6, 0.7, 0.6, 0.0, False, 0.0, P)
+    w = rules.willingness(0.7, 0.6, 0.7, 0.6, 0.0, "interstate", 0.0, P)
     assert w == pytest.approx(0.7 - 0.21 - 0.3)
     # the leader's drained capacity
-    w = rules.willingness(0.9, 0.0, 0.7, 0.6, 0.6, False, 0.0, P)
+    w = rules.willingness(0.9, 0.0, 0.7, 0.6, 0.6, "interstate", 0.0, P)
     assert w == pytest.approx(0.9 - 0.21 - 0.3 - 0.3)
-    assert rules.willingness(0.5, 0.0, 1.0, 1.0, 1.0, False, 0.0, P) == 0.0  # clipped at 0
-    arr = rules.willingness(np.array([1.0, 0.2]), 0.0, 0.0, 0.0, 0.0, False, np.array([0.5, 0]), P)
+    assert rules.willingness(0.5, 0.0, 1.0, 1.0, 1.0, "interstate", 0.0, P) == 0.0  # clipped at 0
+    arr = rules.willingness(np.array([1.0, 0.2]), 0.0, 0.0, 0.0, 0.0, "interstate", np.array([0.5, 0]), P)
     np.testing.assert_allclose(arr, [1.0, 0.2])
+    # intercommunal violence: no regime solidarity, its own cost
+    w = rules.willingness(0.7, 0.6, 0.5, 0.0, 0.0, "intercommunal", 0.0, P)
+    assert w == pytest.approx(0.7 - P.cost_intercommunal * 0.5)
+
+
+def test_answer_ceiling_and_fulfilment() -> None:
+    """Nobody sends more than was asked nor more than the crisis calls for (ν·s)."""
+    deployment = 4
+    assert rules.answer_ceiling(deployment, 0.4, P) == pytest.approx(0.4 * P.need_per_severity)
+    assert rules.answer_ceiling(1, 0.9, P) == pytest.approx(rules.outcome_level(1, P))
+    assert rules.answer_ceiling(deployment, 0.0, P) == 0.0
+    assert rules.fulfilment(0.0, 0.0) == 1.0  # nothing called for, nothing owed
+    assert rules.fulfilment(0.2, 0.4) == pytest.approx(0.5)
+    assert rules.fulfilment(0.9, 0.4) == 1.0
+
+
+def test_exit_threshold_drifts_up_while_frozen() -> None:
+    """θ₃ rises by exit_drift per year frozen, never above θ₂ (freezing)."""
+    base = rules.step_threshold(3, 0.5, P)
+    assert rules.step_threshold(3, 0.5, P, 2.0) == pytest.approx(base + 2 * P.exit_drift)
+    assert rules.step_threshold(3, 0.5, P, 1000.0) == pytest.approx(rules.step_threshold(2, 0.5, P))
+    assert rules.step_threshold(2, 0.5, P, 5.0) == rules.step_threshold(2, 0.5, P)
 
 
 def test_collective_response_consensus_and_unilateral() -> None:

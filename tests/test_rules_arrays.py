@@ -54,12 +54,16 @@ def test_signals_attendance_and_approval() -> None:
     assert rules.signal_shift(0.01, 1.0, P) == 0.0
     level = np.array([0, 1, 1, 2])
     np.testing.assert_array_equal(
-        rules.attends(level, np.array([0.1, 0.6, 0.6, 1.0]), np.array([0.9, 0.5, 0.7, 0.0])),
+        rules.attends(level, np.array([0.1, 0.6, 0.6, 1.0]), np.array([0.9, 0.5, 0.7, 0.0]), 0, P),
         [True, True, False, False],
     )
+    # grievance turns into dissent: an active member with d = 0.5 stays away when u ≥ 0.5
+    grieved = rules.attends(np.array([0, 0]), 0.9, np.array([0.4, 0.6]), 0.5, P)
+    np.testing.assert_array_equal(grieved, [True, False])
+    assert rules.dissent(5.0, P) == 1.0
     v = P.veto_threshold
     np.testing.assert_array_equal(
-        rules.approves(np.array([v, v]), np.array([0.0, -0.01]), P), [1, 0]
+        rules.approves(np.array([v, v]), np.array([0.0, -0.01]), 0.0, P), [1, 0]
     )
 
 
@@ -121,8 +125,12 @@ ELEMENTWISE = {
     "signal_shift": (lambda a, s: rules.signal_shift(a, s, P), [unit, unit]),
     "pull_gain": (lambda p, s: rules.pull_gain(p, s, P), [unit, unit]),
     "pull_growth_step": (lambda p, g: rules.pull_growth_step(p, True, g), [unit, signed]),
-    "attends": (lambda lv, a, u: rules.attends(_int(lv, 3), a, u), [unit, unit, unit]),
-    "approves": (lambda a, e: rules.approves(a, e, P), [unit, signed]),
+    "attends": (
+        lambda lv, a, u, g: rules.attends(_int(lv, 3), a, u, g, P),
+        [unit, unit, unit, unit],
+    ),
+    "approves": (lambda a, e, g: rules.approves(a, e, g, P), [unit, signed, unit]),
+    "dissent": (lambda g: rules.dissent(g * 3, P), [unit]),
     "cap_response": (lambda r, c: rules.cap_response(r, c), [unit, unit]),
     "fulfilment": (lambda r, c: rules.fulfilment(r, c + 0.01), [unit, unit]),
     "delay_days": (lambda r: rules.delay_days(r, P), [unit]),
@@ -131,7 +139,11 @@ ELEMENTWISE = {
         lambda d, i, t, r: rules.reported_credibility(d, i, t, r),
         [unit, unit, unit, unit],
     ),
-    "step_threshold": (lambda k, x: rules.step_threshold(1 + _int(k, 2.99), x, P), [unit, unit]),
+    "step_threshold": (
+        lambda k, x, y: rules.step_threshold(1 + _int(k, 2.99), x, P, y * 10),
+        [unit, unit, unit],
+    ),
+    "answer_ceiling": (lambda s: rules.answer_ceiling(4, s, P), [unit]),
     "hazards": (
         lambda n, lv, x: rules.engagement_hazards(n, _int(lv, 3.99), x, P)[0],
         [signed, unit, unit],
@@ -145,7 +157,7 @@ ELEMENTWISE = {
     "capacity_drain": (lambda k, d: rules.capacity_drain(k, d), [unit, unit]),
     "war_entrapment": (lambda e, p, i: rules.war_entrapment(e, p > 0.5, i > 0.5), [unit] * 3),
     "willingness": (
-        lambda a, r, s, t, e: rules.willingness(a, r, s, t, 0.0, True, e - 0.5, P),
+        lambda a, r, s, t, e: rules.willingness(a, r, s, t, 0.0, "domestic", e - 0.5, P),
         [unit, unit, unit, unit, unit],
     ),
 }

@@ -148,7 +148,7 @@ def test_observation_model_validators() -> None:
         Scenario.model_validate(data)
     messages = [e["msg"] for e in info.value.errors()]
     assert messages == [
-        "Value error, give at least one of `at_least`, `at_most`, `within_days`",
+        "Value error, give at least one of `equals`, `at_least`, `at_most`, `within_days`",
         "Value error, give at least one of `at_least`, `at_most`, `equals`",
     ]
 

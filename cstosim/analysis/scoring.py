@@ -76,12 +76,16 @@ import numpy as np
 import pandas as pd
 
 from cstosim.language.scenario import (
+    AlignmentObservation,
+    AttendanceObservation,
+    ConsensusObservation,
     Engagement,
     EngagementObservation,
     Invocation,
     Outcome,
     ResponseObservation,
     Scenario,
+    SignatureObservation,
     month_index,
 )
 
@@ -120,7 +124,18 @@ COLUMNS: tuple[str, ...] = (
 _ENGAGEMENT_LEVEL: dict[str, int] = {e.value: e.level for e in Engagement}
 _OUTCOME_LEVEL: dict[str, int] = {o.value: o.level for o in Outcome}
 
-Obs = EngagementObservation | ResponseObservation
+Obs = (
+    EngagementObservation
+    | ResponseObservation
+    | AttendanceObservation
+    | SignatureObservation
+    | ConsensusObservation
+    | AlignmentObservation
+)
+EventRowObservation = AttendanceObservation | SignatureObservation | ConsensusObservation
+
+DIRECTION_BASELINE = 0.5
+"""Baseline probability of a direction of alignment: nothing known, a coin flip."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +192,8 @@ def response_holds(ob: ResponseObservation, outcome: str | None, delay_days: flo
     """
     if outcome is None or outcome not in _OUTCOME_LEVEL:
         return False
-    if not within_bounds(_OUTCOME_LEVEL[outcome], _level(ob.at_least), _level(ob.at_most)):
+    bounds = (_level(ob.at_least), _level(ob.at_most), _level(ob.equals))
+    if not within_bounds(_OUTCOME_LEVEL[outcome], *bounds):
         return False
     if ob.within_days is None:
         return True
@@ -188,10 +204,18 @@ def response_holds(ob: ResponseObservation, outcome: str | None, delay_days: flo
 
 def claim_text(ob: Obs) -> str:
     """The checked fact in words, e.g. ``'ARM engagement >= disengaged'``."""
+    if isinstance(ob, AttendanceObservation):
+        return f"{ob.member} {ob.equals.value} at {ob.event}"
+    if isinstance(ob, SignatureObservation):
+        return f"{ob.member} {ob.equals.value} at {ob.event}"
+    if isinstance(ob, ConsensusObservation):
+        return f"{ob.event} {ob.equals.value}"
+    if isinstance(ob, AlignmentObservation):
+        return f"{ob.member} alignment {ob.direction.value} from {ob.since}"
     bounds = [
         f"{sign} {level.value}"
         for sign, level in (
-            ("==", getattr(ob, "equals", None)),
+            ("==", ob.equals),
             (">=", ob.at_least),
             ("<=", ob.at_most),
         )
@@ -251,6 +275,62 @@ def response_counts(
     return holds, missing
 
 
+def event_row_counts(
+    ob: EventRowObservation, scenario: Scenario, events: pd.DataFrame, replicates: np.ndarray
+) -> tuple[int, int]:
+    """``(holds, missing)`` for an observation of one row of the event log.
+
+    Attendance and signature: the ``attendance``/``signature`` row of the member at the event
+    (``outcome`` is attended/absent, signed/refused). Consensus: the event's own row (its
+    ``consensus`` column is passed or blocked). No row (the event was skipped, the member was not
+    expected) counts as missing and does not hold.
+    """
+    if isinstance(ob, ConsensusObservation):
+        kind = next(ev.type for ev in scenario.events if ev.id == ob.event)
+        rows = events[(events["event_id"] == ob.event) & (events["type"] == kind)]
+        column = "consensus"
+    else:
+        rows = events[
+            (events["event_id"] == ob.event)
+            & (events["type"] == ob.kind)
+            & (events["member"] == ob.member)
+        ]
+        column = "outcome"
+    rows = rows.drop_duplicates("replicate")
+    found = dict(zip(rows["replicate"].astype(int), rows[column].astype(object), strict=True))
+    holds = missing = 0
+    for r in replicates:
+        value = found.get(int(r))
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            missing += 1
+        elif str(value) == ob.equals.value:
+            holds += 1
+    return holds, missing
+
+
+def alignment_counts(
+    ob: AlignmentObservation, members: pd.DataFrame, replicates: np.ndarray
+) -> tuple[int, int]:
+    """``(holds, missing)``: the member's alignment at ``date`` against ``since`` (per replicate,
+    the month-end values of ``members.parquet``); no row in either month is missing."""
+    mine = members[members["member"] == ob.member]
+    ends = [
+        dict(zip(rows["replicate"].astype(int), rows["alignment"].astype(float), strict=True))
+        for rows in (
+            mine[mine["date"] == month_start(when)].drop_duplicates("replicate")
+            for when in (ob.since, ob.date)
+        )
+    ]
+    holds = missing = 0
+    for r in replicates:
+        before, after = ends[0].get(int(r)), ends[1].get(int(r))
+        if before is None or after is None:
+            missing += 1
+        elif (after < before) if ob.direction.value == "falls" else (after > before):
+            holds += 1
+    return holds, missing
+
+
 def baseline_probability(
     scenario: Scenario, ob: Obs, response: Mapping[str, float] = BASELINE_RESPONSE
 ) -> float:
@@ -260,6 +340,13 @@ def baseline_probability(
         if month_index(ob.date) < month_index(member.joined):
             return 0.0
         return 1.0 if engagement_holds(ob, member.initial.engagement.value) else 0.0
+    if isinstance(ob, AttendanceObservation):  # members attend while they stay active
+        active = scenario.members[ob.member].initial.engagement == Engagement.ACTIVE
+        return 1.0 if active == (ob.equals.value == "attended") else 0.0
+    if isinstance(ob, SignatureObservation | ConsensusObservation):  # everyone agrees
+        return 1.0 if ob.equals.value in ("signed", "passed") else 0.0
+    if isinstance(ob, AlignmentObservation):
+        return DIRECTION_BASELINE
     total = 0.0
     for outcome, p in response.items():
         delay = 0.0 if outcome != Outcome.NONE.value else None
@@ -304,21 +391,27 @@ def score(
     if replicates is not None:
         ids = np.arange(replicates, dtype=np.int64) if len(ids) <= replicates else ids
     n = len(ids)
+    dates = {ev.id: ev.date for ev in scenario.events}
     invocations = {ev.id: ev for ev in scenario.events if isinstance(ev, Invocation)}
     rows: list[dict[str, Any]] = []
     last = _last_month(members)
     skipped: list[str] = []
     for ob in scenario.observations:
-        checked = ob.date if isinstance(ob, EngagementObservation) else invocations[ob.event].date
+        event = getattr(ob, "event", None)
+        checked = dates[event] if event is not None else ob.date
         if last is not None and month_start(checked) > last:
             skipped.append(ob.id)  # the run stopped before this month (``until``)
             continue
+        member = getattr(ob, "member", None)
         if isinstance(ob, EngagementObservation):
             holds, missing = engagement_counts(ob, members, ids)
-            member, event = ob.member, None
-        else:
+        elif isinstance(ob, ResponseObservation):
             holds, missing = response_counts(ob, events, ids)
-            member, event = invocations[ob.event].member, ob.event
+            member = invocations[ob.event].member
+        elif isinstance(ob, AlignmentObservation):
+            holds, missing = alignment_counts(ob, members, ids)
+        else:
+            holds, missing = event_row_counts(ob, scenario, events, ids)
         p = holds / n if n else float("nan")
         b = baseline_probability(scenario, ob, response_baseline)
         rows.append(

@@ -9,7 +9,7 @@ order in which the Mesa model, stepping the same replicate alone, appends them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -112,6 +112,11 @@ class EventLog:
         return pd.DataFrame(columns)
 
 
+def categorical(codes: NDArray[np.integer[Any]], categories: list[str]) -> Any:
+    """A Categorical from integer codes (−1 for missing) without copying them to a list."""
+    return pd.Categorical.from_codes(cast(Any, codes), categories=pd.Index(categories))
+
+
 def _per_row(value: Any, rows: NDArray[np.intp], dtype: Any) -> NDArray[Any]:
     """A batch's value for each of its rows: a per-replicate array indexed, or a shared value."""
     if isinstance(value, np.ndarray) and value.ndim == 1:
@@ -133,4 +138,4 @@ def _categorical(values: list[tuple[NDArray[np.intp], Any]], order: NDArray[np.i
         else:
             parts.append(np.full(rows.size, categories.setdefault(value, len(categories))))
     codes = np.concatenate(parts)[order]
-    return pd.Categorical.from_codes(codes, categories=list(categories))
+    return categorical(codes, list(categories))

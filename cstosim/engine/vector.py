@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from cstosim.engine.eventlog import EventLog
+from cstosim.engine.eventlog import EventLog, categorical
 from cstosim.language.parameters import Parameters
 from cstosim.language.scenario import Event, Scenario, day_of, month_index
 from cstosim.model import draws, metrics, rules
@@ -92,6 +92,7 @@ class VectorRun:
         self.level = np.tile(shared.level, (r, 1)).astype(np.int64)
         self.roster = np.tile(shared.roster, (r, 1))
         self.empty_chair = np.zeros((r, n))
+        self.frozen_months = np.zeros((r, n), dtype=np.int64)
         self.pulls = np.tile(shared.pulls, (r, 1, 1))  # (replicates, actors, members)
         self.pull_listed = np.tile(shared.pull_listed, (r, 1, 1))
         self.chair = np.full(r, -1, dtype=np.int64)  # member index of the chair, −1 for none
@@ -282,7 +283,8 @@ class VectorRun:
         """Monthly engagement transitions by hazard (§7.7), logged member by member."""
         s, p = self.shared, self.params
         present = self.present()
-        down, up = rules.engagement_hazards(self.net, self.level, s.exit_cost, p)
+        years = self.frozen_months / 12.0
+        down, up = rules.engagement_hazards(self.net, self.level, s.exit_cost, p, years)
         new = rules.engagement_transition(self.level, down, up, uniform)
         new = np.where(present, new, self.level)
         label = month_label(self.month)
@@ -307,6 +309,7 @@ class VectorRun:
                     outcome,
                     detail,
                 )
+        self.frozen_months = np.where(self.level == FROZEN, self.frozen_months + 1, 0)
 
     def record(self) -> None:
         """This month's model reporters and member values (§7.9)."""
@@ -346,23 +349,20 @@ class VectorRun:
             "date": np.tile(dates.values, r),
         }
         for name in MODEL_REPORTERS:
-            values = np.stack(self._record_model[name], axis=1).reshape(-1) if t else []
-            model[name] = values
+            model[name] = np.stack(self._record_model[name], axis=1).reshape(-1) if t else []
         model_frame = pd.DataFrame(model)
         for name in ("blocs", "exits"):
             model_frame[name] = model_frame[name].astype(np.int64)
         members: dict[str, Any] = {
             "replicate": np.repeat(ids, t * n),
             "date": np.tile(np.repeat(dates.values, n), r),
-            "member": pd.Categorical.from_codes(
-                np.tile(np.arange(n), r * t), categories=list(self.shared.codes)
-            ),
+            "member": categorical(np.tile(np.arange(n), r * t), list(self.shared.codes)),
         }
         for name in AGENT_REPORTERS[1:]:
             stacked = np.stack(self._record_members[name], axis=1) if t else np.zeros((r, 0, n))
             if name == "engagement":
                 codes = np.where(stacked == ABSENT, len(STATES) - 1, stacked).reshape(-1)
-                members[name] = pd.Categorical.from_codes(codes, categories=list(STATES))
+                members[name] = categorical(codes, list(STATES))
             else:
                 members[name] = stacked.reshape(-1).astype(np.float64)
         return Chunk(

@@ -38,6 +38,7 @@ from cstosim.model.events import shock_member, shock_slot
 from cstosim.model.levels import (
     ABSENT,
     ACTIVE,
+    CREDIBILITY_ROW,
     DOMESTIC,
     EXITED,
     INTERSTATE,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 Bool = NDArray[np.bool_]
 OUTCOME_NAMES = np.array([o.value for o in Outcome], dtype=object)
+DEPLOYMENT = Outcome.DEPLOYMENT.level
 
 
 def _member(run: VectorRun, ev: Event, code: str) -> tuple[int, Bool] | None:
@@ -98,17 +100,14 @@ def observe(
     run.grievance[:, caller] = np.where(ok, grown, run.grievance[:, caller])
 
 
-def on_invocation(run: VectorRun, ev: Invocation) -> None:
-    """Resolve a call for help in every replicate where the caller takes part (§7.2)."""
-    found = _member(run, ev, ev.member)
-    if found is None:
-        return
-    caller, ok = found
+def _answer(
+    run: VectorRun, event_id: str, member: int, crisis: str, severity: float, aggressor: Any
+) -> tuple[Any, Any, Bool, Bool]:
+    """The alliance's answer in every replicate (as ``cstosim.model.events._answer``)."""
     s, p, n = run.shared, run.params, run.n
-    domestic = ev.crisis == Crisis.DOMESTIC
     tie: Any = np.zeros(n)
-    if ev.aggressor is not None:
-        g = run.source_index(ev.aggressor)
+    if aggressor is not None:
+        g = run.source_index(aggressor)
         if g is not None:
             strongest = np.maximum(s.ties[g, s.leader], s.ties[g])
             # a fellow member taking part: nobody wants to fight it
@@ -116,16 +115,39 @@ def on_invocation(run: VectorRun, ev: Invocation) -> None:
             tie = np.where(fellow, 1.0, strongest)
     capacity_gap = np.zeros(n)
     capacity_gap[s.leader] = 1.0 - s.capacity
-    noise = run.event_draws(ev.id, draws.EVENT_NOISE) * p.response_noise
-    will = rules.willingness(
-        run.alignment, s.regime, ev.severity, tie, capacity_gap, domestic, noise, p
-    )
-    part = run.deciding() & (np.arange(n) != caller)
+    noise = run.event_draws(event_id, draws.EVENT_NOISE) * p.response_noise
+    will = rules.willingness(run.alignment, s.regime, severity, tie, capacity_gap, crisis, noise, p)
+    part = run.deciding() & (np.arange(n) != member)
     leader = np.arange(n) == s.leader
     response, blocked = rules.collective_response(will, s.capability, part, leader, s.capacity, p)
-    blockers = rules.blockers(will, part, p)
+    return response, blocked, part, rules.blockers(will, part, p)
+
+
+def _how(run: VectorRun, blocked: Any, part: Bool, blockers: Bool, suffix: str = "") -> Any:
+    """How the alliance decided, per replicate (as ``cstosim.model.events._how``)."""
+    codes = run.shared.codes
+
+    def explain(is_blocked: int, who: int, leader_takes_part: int, parts: int) -> str:
+        if is_blocked:
+            acted = "leader acted alone" if leader_takes_part else "no one acted"
+            return f"blocked by {_names(codes, who)}; {acted}{suffix}"
+        return f"consensus of {_names(codes, parts)}{suffix}"
+
+    return labels([blocked, bits(blockers), part[:, run.leader], bits(part)], explain)
+
+
+def on_invocation(run: VectorRun, ev: Invocation) -> None:
+    """Resolve a call for help in every replicate where the caller takes part (§7.2)."""
+    found = _member(run, ev, ev.member)
+    if found is None:
+        return
+    caller, ok = found
+    p = run.params
+    response, blocked, part, blockers = _answer(
+        run, ev.id, caller, ev.crisis, ev.severity, ev.aggressor
+    )
     asked = Outcome(ev.requested)
-    ceiling = rules.request_ceiling(asked.level, p)
+    ceiling = float(rules.answer_ceiling(asked.level, ev.severity, p))
     response = rules.cap_response(response, ceiling)
     own = rules.outcome_index(response, p)
     suffix = f"; {asked.value} requested" if asked != Outcome.DEPLOYMENT else ""
@@ -143,48 +165,51 @@ def on_invocation(run: VectorRun, ev: Invocation) -> None:
         consensus: Any = "imposed"
     else:
         outcome = OUTCOME_NAMES[own]
-        codes = s.codes
-
-        def explain(is_blocked: int, who: int, leader_takes_part: int, parts: int) -> str:
-            if is_blocked:
-                acted = "leader acted alone" if leader_takes_part else "no one acted"
-                return f"blocked by {_names(codes, who)}; {acted}{suffix}"
-            return f"consensus of {_names(codes, parts)}{suffix}"
-
-        detail = labels([blocked, bits(blockers), part[:, s.leader], bits(part)], explain)
+        detail = _how(run, blocked, part, blockers, suffix)
         consensus = np.where(blocked, "blocked", "passed").astype(object)
     delay = rules.delay_days(response, p)
     run.log.log(ok, ev.date, ev.id, ev.type, ev.member, outcome, detail, response, delay, consensus)
-    kind = DOMESTIC if domestic else INTERSTATE
+    kind = CREDIBILITY_ROW[Crisis(ev.crisis)]
     observe(run, ok, caller, kind, rules.fulfilment(response, ceiling), ev.severity)
 
 
 def on_attack(run: VectorRun, ev: Attack) -> None:
-    """An attack nobody answered: an unanswered call for the target (§7.3)."""
+    """An attack on a member that did not call for help (§7.2–7.3; as the Mesa handler)."""
     found = _member(run, ev, ev.target)
     if found is None:
         return
     i, ok = found
-    p = run.params
-    w = p.learning_attack * ev.severity
+    p, n = run.params, run.n
+    g = run.source_index(ev.attacker)
+    fellow = run.present()[:, g] if g is not None and g < n else np.zeros(run.r, dtype=bool)
+    response, blocked, part, blockers = _answer(
+        run, ev.id, i, Crisis.INTERSTATE, ev.severity, ev.attacker
+    )
+    ceiling = float(rules.answer_ceiling(DEPLOYMENT, ev.severity, p))
+    response = rules.cap_response(p.unprompted_share * response, ceiling)
+    fulfilled = rules.fulfilment(response, ceiling)
+    share = np.where(fellow, p.learning_member_conflict, 1.0)
+    w = p.learning_attack * ev.severity * share
     for kind, weight in ((INTERSTATE, w), (DOMESTIC, w * p.learning_spillover)):
-        a, b = rules.learn(run.alpha[:, kind, i], run.beta[:, kind, i], 0.0, weight)
+        a, b = rules.learn(run.alpha[:, kind, i], run.beta[:, kind, i], fulfilled, weight)
         run.alpha[:, kind, i] = np.where(ok, a, run.alpha[:, kind, i])
         run.beta[:, kind, i] = np.where(ok, b, run.beta[:, kind, i])
     grown = rules.grievance_add(
-        run.grievance[:, i], ev.severity, 0.0, p.grievance_gain, p.grievance_cap
+        run.grievance[:, i], ev.severity * share, fulfilled, p.grievance_gain, p.grievance_cap
     )
     run.grievance[:, i] = np.where(ok, grown, run.grievance[:, i])
-    run.log.log(
-        ok,
-        ev.date,
-        ev.id,
-        ev.type,
-        ev.target,
-        Outcome.NONE.value,
-        f"attacked by {ev.attacker}; no alliance answer",
-        0.0,
-    )
+    how = _how(run, blocked, part, blockers)
+    prefix = f"attacked by {ev.attacker}, no call for help; "
+    detail = _join(prefix, how, np.where(fellow, "; by a fellow member", ""))
+    consensus = np.where(blocked, "blocked", "passed").astype(object)
+    outcome = OUTCOME_NAMES[rules.outcome_index(response, p)]
+    delay = rules.delay_days(response, p)
+    run.log.log(ok, ev.date, ev.id, ev.type, ev.target, outcome, detail, response, delay, consensus)
+
+
+def _join(prefix: str, middle: Any, suffix: Any) -> Any:
+    """prefix + middle[k] + suffix[k] for every replicate (object arrays of text)."""
+    return prefix + middle.astype(object) + np.asarray(suffix, dtype=object)
 
 
 def on_war(run: VectorRun, ev: War) -> None:
@@ -213,16 +238,23 @@ def on_war(run: VectorRun, ev: War) -> None:
 
 
 def _attendance(
-    run: VectorRun, event_id: str, expected: Bool, given: list[str] | None, host: int
+    run: VectorRun,
+    event_id: str,
+    expected: Bool,
+    given: list[str] | None,
+    host: int,
+    chair_attends: bool,
 ) -> Bool:
-    """Who turns up: given absentees, else active members and disengaged ones with prob. a."""
+    """Who turns up (as the Mesa handler): given absentees, else the model decides; the host
+    always attends, and at a summit the chair too."""
     if given is not None:
         return expected & ~np.isin(np.array(run.shared.codes), given)
     u = run.event_draws(event_id, draws.EVENT_UNIFORM)
-    attend = np.asarray(rules.attends(run.level, run.alignment, u))
+    attend = np.asarray(rules.attends(run.level, run.alignment, u, run.grievance, run.params))
     attend[:, host] = True
-    rows = np.flatnonzero(run.chair >= 0)
-    attend[rows, run.chair[rows]] = True
+    if chair_attends:
+        rows = np.flatnonzero(run.chair >= 0)
+        attend[rows, run.chair[rows]] = True
     return expected & attend
 
 
@@ -234,10 +266,10 @@ def on_summit(run: VectorRun, ev: Summit) -> None:
     host, ok = found
     p, codes = run.params, run.shared.codes
     expected = run.deciding()
-    attend = _attendance(run, ev.id, expected, ev.absentees, host)
+    attend = _attendance(run, ev.id, expected, ev.absentees, host, chair_attends=True)
     absent = expected & ~attend
     noise = run.event_draws(ev.id, draws.EVENT_NOISE) * p.response_noise
-    approve = np.asarray(rules.approves(run.alignment, noise, p))
+    approve = np.asarray(rules.approves(run.alignment, noise, run.grievance, p))
     block_here = attend & ~approve
     block_later = absent & ~approve
     chairs = np.where(attend, 0.0, np.where(absent, 1.0, run.empty_chair))
@@ -260,6 +292,7 @@ def on_summit(run: VectorRun, ev: Summit) -> None:
     detail = labels([bits(attend), bits(absent), bits(block_later), bits(block_here)], explain)
     verdict = np.where(passed, "passed", "blocked").astype(object)
     run.log.log(ok, ev.date, ev.id, ev.type, ev.host, verdict, detail, consensus=verdict)
+    _log_members(run, ok, ev, expected, attend, approve)
 
 
 def on_drill(run: VectorRun, ev: Drill) -> None:
@@ -277,7 +310,7 @@ def on_drill(run: VectorRun, ev: Drill) -> None:
         )
         return
     expected = run.deciding()
-    attend = _attendance(run, ev.id, expected, ev.skipped_by, host)
+    attend = _attendance(run, ev.id, expected, ev.skipped_by, host, chair_attends=False)
     nudged = rules.nudge(run.alignment, p.drill_alignment_gain)
     run.alignment = np.where(attend & ok[:, None], nudged, run.alignment)
     skipped = expected & ~attend
@@ -286,6 +319,22 @@ def on_drill(run: VectorRun, ev: Drill) -> None:
         lambda came, away: f"attended: {_names(codes, came)}; skipped by: {_names(codes, away)}",
     )
     run.log.log(ok, ev.date, ev.id, ev.type, ev.host, "held", detail)
+    _log_members(run, ok, ev, expected, attend, None)
+
+
+def _log_members(
+    run: VectorRun, ok: Bool, ev: Event, expected: Bool, attend: Bool, approve: Bool | None
+) -> None:
+    """Attendance (and, at a summit, signature) rows per expected member, in member order."""
+    for i, code in enumerate(run.shared.codes):
+        rows = ok & expected[:, i]
+        if not rows.any():
+            continue
+        came = np.where(attend[:, i], "attended", "absent").astype(object)
+        run.log.log(rows, ev.date, ev.id, "attendance", code, came)
+        if approve is not None:
+            signed = np.where(approve[:, i], "signed", "refused").astype(object)
+            run.log.log(rows, ev.date, ev.id, "signature", code, signed)
 
 
 def on_outside_engagement(run: VectorRun, ev: OutsideEngagement) -> None:
@@ -439,12 +488,12 @@ def _apply(run: VectorRun, event_id: str, date: str, target: str, delta: Any, lo
     clipped = finite & (value != wanted)
     report = clipped & log_clip
     if report.any():
-        detail = np.full(run.r, "", dtype=object)
-        detail[report] = [
+        why = np.full(run.r, "", dtype=object)
+        why[report] = [
             f"{target}: {w:.4g} is outside [0, 1]; set to {v:.4g}"
             for w, v in zip(wanted[report], value[report], strict=True)
         ]
-        run.log.log(report, date, event_id, "parameter_shock", who, "clipped", detail)
+        run.log.log(report, date, event_id, "parameter_shock", who, "clipped", why)
     return clipped
 
 

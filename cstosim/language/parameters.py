@@ -143,6 +143,12 @@ class Parameters(BaseModel):
     response_noise: float = Field(
         0.05, ge=0, le=1, description="Standard deviation of noise on each member's willingness"
     )
+    grievance_dissent: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="Public dissent (absence, refusal to sign) per unit of grievance",
+    )
     veto_threshold: float = Field(
         0.3,
         ge=0,
@@ -160,6 +166,30 @@ class Parameters(BaseModel):
     )
     cost_interstate: float = Field(
         0.3, ge=0, le=5, description="Cost of helping per unit severity of an interstate attack"
+    )
+    cost_intercommunal: float = Field(
+        0.6,
+        ge=0,
+        le=5,
+        description="Cost of helping per unit severity of intercommunal violence inside a member",
+    )
+    need_per_severity: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        description="Response a crisis calls for per unit severity: answers are capped at ν·s",
+    )
+    unprompted_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of its answer the alliance gives to an attack nobody called for help on",
+    )
+    learning_member_conflict: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of learning and grievance from an attack by a fellow member",
     )
     weight_aggressor_ties: float = Field(
         0.5,
@@ -224,6 +254,12 @@ class Parameters(BaseModel):
         ge=0,
         le=1,
         description="Extra net value needed to step back up, compared with stepping down",
+    )
+    exit_drift: float = Field(
+        0.1,
+        ge=0,
+        le=2,
+        description="Rise of the exit threshold per year a member has been frozen",
     )
     weight_exit_cost: float = Field(
         1.0, ge=0, le=10, description="Weight of the exit cost that deters the last step (exit)"

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from cstosim.language.parameters import Parameters
+from cstosim.language.yamlio import listing
 
 SCHEMA_VERSION = 1
 
@@ -34,11 +35,23 @@ SCHEMA_VERSION = 1
 _YM = re.compile(r"^(\d{4})-(\d{2})$")
 _YMD = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
+FIRST_YEAR = 1800
+"""The first year a calendar may start in (pandas and the figures need sane dates)."""
+LAST_YEAR = 2200
+"""The last year a calendar may end in."""
+MAX_CALENDAR_MONTHS = 3600
+"""The longest calendar, in months (300 years): a run's cost grows with its length."""
+
 
 def _check_year_month(value: str) -> str:
     match = _YM.match(value)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise ValueError(f"expected a month as YYYY-MM (e.g. 2022-01), got {value!r}")
+    if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        raise ValueError(
+            f"year {int(match.group(1))} is outside the years a calendar may cover, "
+            f"{FIRST_YEAR} to {LAST_YEAR} (got {value!r})"
+        )
     return value
 
 
@@ -58,7 +71,7 @@ def _check_date(value: str) -> str:
 
 YearMonth = Annotated[
     str,
-    Field(json_schema_extra={"pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}),
+    Field(json_schema_extra={"pattern": r"^(1[89]\d\d|2[01]\d\d|2200)-(0[1-9]|1[0-2])$"}),
     AfterValidator(_check_year_month),
 ]
 EventDate = Annotated[
@@ -115,8 +128,13 @@ class Outcome(StrEnum):
 
 
 class Crisis(StrEnum):
+    """What a call for help is about (docs/MODEL.md §7.2): unrest against the government
+    (``domestic``), an attack by another state (``interstate``), or violence between communities
+    inside the member (``intercommunal``; Osh 2010)."""
+
     DOMESTIC = "domestic"
     INTERSTATE = "interstate"
+    INTERCOMMUNAL = "intercommunal"
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,15 +153,26 @@ class Source(Strict):
 
 
 class Calendar(Strict):
-    """Simulated period; one model step is one calendar month, ``start`` and ``end`` included."""
+    """Simulated period; one model step is one calendar month, ``start`` and ``end`` included.
 
-    start: YearMonth
-    end: YearMonth
+    Both months lie in the years ``FIRST_YEAR`` to ``LAST_YEAR`` and the calendar is at most
+    ``MAX_CALENDAR_MONTHS`` long.
+    """
+
+    start: YearMonth = Field(description="First simulated month (years 1800 to 2200)")
+    end: YearMonth = Field(description="Last simulated month, included; at most 300 years on")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if month_index(self.end) < month_index(self.start):
+        (y0, m0), (y1, m1) = month_index(self.start), month_index(self.end)
+        if (y1, m1) < (y0, m0):
             raise ValueError(f"calendar end {self.end} is before start {self.start}")
+        months = (y1 - y0) * 12 + m1 - m0 + 1
+        if months > MAX_CALENDAR_MONTHS:
+            raise ValueError(
+                f"calendar {self.start} to {self.end} is {months} months long; "
+                f"at most {MAX_CALENDAR_MONTHS} ({MAX_CALENDAR_MONTHS // 12} years)"
+            )
         return self
 
 
@@ -417,22 +446,137 @@ class EngagementObservation(ObservationBase):
 
 
 class ResponseObservation(ObservationBase):
-    """The answer to an invocation event: its outcome bounds and, optionally, its delay."""
+    """The answer to an invocation event: its outcome (exactly, or bounds) and its delay."""
 
     kind: Literal["response"]
     event: str = Field(description="Id of an invocation event")
+    equals: Outcome | None = None
     at_least: Outcome | None = None
     at_most: Outcome | None = None
     within_days: int | None = Field(None, ge=0, le=3650)
 
     @model_validator(mode="after")
     def _one_bound(self) -> Self:
-        if self.at_least is None and self.at_most is None and self.within_days is None:
-            raise ValueError("give at least one of `at_least`, `at_most`, `within_days`")
+        given = (self.equals, self.at_least, self.at_most, self.within_days)
+        if all(x is None for x in given):
+            raise ValueError("give at least one of `equals`, `at_least`, `at_most`, `within_days`")
         return self
 
 
-Observation = Annotated[EngagementObservation | ResponseObservation, Field(discriminator="kind")]
+class Presence(StrEnum):
+    ATTENDED = "attended"
+    ABSENT = "absent"
+
+
+class Signing(StrEnum):
+    SIGNED = "signed"
+    REFUSED = "refused"
+
+
+class Consensus(StrEnum):
+    PASSED = "passed"
+    BLOCKED = "blocked"
+
+
+class Direction(StrEnum):
+    FALLS = "falls"
+    RISES = "rises"
+
+
+class AttendanceObservation(ObservationBase):
+    """Whether a member attended a summit or a drill (its ``attendance`` row in the event log)."""
+
+    kind: Literal["attendance"]
+    event: str = Field(description="Id of a summit or drill event")
+    member: Code
+    equals: Presence
+
+
+class SignatureObservation(ObservationBase):
+    """Whether a member signed a summit's declaration (in person or post hoc) or refused."""
+
+    kind: Literal["signature"]
+    event: str = Field(description="Id of a summit event")
+    member: Code
+    equals: Signing
+
+
+class ConsensusObservation(ObservationBase):
+    """Whether a summit's declaration or an invocation's collective decision passed."""
+
+    kind: Literal["consensus"]
+    event: str = Field(description="Id of a summit or invocation event")
+    equals: Consensus
+
+
+class AlignmentObservation(ObservationBase):
+    """The direction of a member's alignment from ``since`` to ``date`` (falls or rises)."""
+
+    kind: Literal["alignment"]
+    member: Code
+    since: EventDate = Field(description="The earlier date; the change is to `date`")
+    direction: Direction
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if month_index(self.since) >= month_index(self.date):
+            raise ValueError(f"`since` ({self.since}) must be a month before `date` ({self.date})")
+        return self
+
+
+Observation = Annotated[
+    EngagementObservation
+    | ResponseObservation
+    | AttendanceObservation
+    | SignatureObservation
+    | ConsensusObservation
+    | AlignmentObservation,
+    Field(discriminator="kind"),
+]
+"""What happened, at the level the record speaks of (docs/SCENARIOS.md, "Observations")."""
+
+# --------------------------------------------------------------------------------------------
+# Ranges: how sure we are of the judgement numbers
+# --------------------------------------------------------------------------------------------
+
+
+class Range(Strict):
+    """A plausible range of a judgement or tuned number of the scenario: the prior that
+    calibration and sensitivity analysis start from (docs/SCENARIOS.md, "Ranges")."""
+
+    low: float = Field(allow_inf_nan=False)
+    high: float = Field(allow_inf_nan=False)
+    note: str = Field(
+        min_length=1,
+        description="Which facts bound the range (never the outcome the number produces)",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high})")
+        return self
+
+
+def value_at(data: Any, path: str) -> tuple[Any, str | None]:
+    """The value at a dotted ``path`` of a scenario's data (as ``--set`` names it: events and
+    observations by id or index); ``(None, message)`` if there is none."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list):
+            ids = [e.get("id") if isinstance(e, dict) else None for e in node]
+            if part in ids:
+                node = node[ids.index(part)]
+            elif part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return None, f"no entry {part!r} in {path!r}"
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None, f"no {part!r} in {path!r}"
+    return node, None
+
 
 # --------------------------------------------------------------------------------------------
 # The scenario
@@ -455,6 +599,11 @@ class Scenario(Strict):
     actors: dict[Code, Actor] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
     observations: list[Observation] = Field(default_factory=list)
+    ranges: dict[str, Range] = Field(
+        default_factory=dict,
+        description="Plausible range of a judgement number, by its path (e.g. "
+        "actors.AZE.ties.RUS, parameters.hazard_base, events.arm-invokes.severity)",
+    )
 
     @model_validator(mode="after")
     def _cross_references(self, info: ValidationInfo) -> Self:
@@ -470,6 +619,15 @@ class Scenario(Strict):
         return next(code for code, m in self.members.items() if m.leading)
 
 
+_OBSERVED_EVENTS: dict[str, tuple[str, ...]] = {
+    "response": ("invocation",),
+    "attendance": ("summit", "drill"),
+    "signature": ("summit",),
+    "consensus": ("summit", "invocation"),
+}
+"""Observation kind → the event types its ``event`` may name."""
+
+
 def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Every reference between parts of a scenario, checked; returns ``(path, message)`` pairs."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -477,7 +635,7 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     everyone = members | actors
 
     def known(kind: str, names: set[str]) -> str:
-        return f"known {kind}: {', '.join(sorted(names)) or '(none)'}"
+        return f"known {kind}: {listing(sorted(names))}"
 
     leaders = [c for c, m in s.members.items() if m.leading]
     if len(leaders) != 1:
@@ -573,7 +731,6 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
             if message:
                 problems.append(((*base, "target"), message))
 
-    invocation_ids = {ev.id for ev in s.events if isinstance(ev, Invocation)}
     seen_obs: dict[str, int] = {}
     for i, ob in enumerate(s.observations):
         base = ("observations", i)
@@ -595,18 +752,35 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
                     f"unknown source {ob.source!r}; " + known("sources", set(s.sources)),
                 )
             )
-        if isinstance(ob, EngagementObservation) and ob.member not in members:
+        who = getattr(ob, "member", None)
+        if who is not None and who not in members:
             problems.append(
-                ((*base, "member"), f"unknown member {ob.member!r}; " + known("members", members))
+                ((*base, "member"), f"unknown member {who!r}; " + known("members", members))
             )
-        if isinstance(ob, ResponseObservation) and ob.event not in invocation_ids:
-            problems.append(
-                (
-                    (*base, "event"),
-                    f"unknown invocation {ob.event!r}; "
-                    + known("invocation events", invocation_ids),
+        if isinstance(ob, AlignmentObservation) and not start <= month_index(ob.since) <= end:
+            problems.append(((*base, "since"), f"date {ob.since} is outside the calendar"))
+        wanted = _OBSERVED_EVENTS.get(ob.kind)
+        if wanted is not None:
+            pool = {ev.id for ev in s.events if ev.type in wanted}
+            event = getattr(ob, "event", None)
+            if event not in pool:
+                kinds = " or ".join(wanted)
+                problems.append(
+                    (
+                        (*base, "event"),
+                        f"unknown {kinds} {event!r}; " + known(f"{kinds} events", pool),
+                    )
                 )
-            )
+    if s.ranges:
+        data = s.model_dump(mode="python", exclude={"ranges"})
+        for path, r in s.ranges.items():
+            value, message = value_at(data, path)
+            if message is None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                message = f"{path} is not a number (got {value!r})"
+            if message is None and not r.low <= value <= r.high:
+                message = f"the scenario's value {value} is outside [{r.low}, {r.high}]"
+            if message is not None:
+                problems.append((("ranges", path), message))
     return problems
 
 
@@ -624,14 +798,14 @@ def check_shock_target(s: Scenario, target: str) -> str | None:
         return f"unknown model parameter {parts[1]!r}; known: {', '.join(Parameters.model_fields)}"
     if head == "members" and len(parts) in (3, 4):
         if parts[1] not in s.members:
-            return f"unknown member {parts[1]!r}; known members: {', '.join(sorted(s.members))}"
+            return f"unknown member {parts[1]!r}; known members: {listing(sorted(s.members))}"
         if len(parts) == 4:
             if parts[2] == "threats":
                 if parts[3] in s.members or parts[3] in s.actors:
                     return None  # a threat from a known source (may be added by the shock)
                 return (
                     f"unknown threat source {parts[3]!r}; known members and actors: "
-                    f"{', '.join(sorted(set(s.members) | set(s.actors)))}"
+                    f"{listing(sorted(set(s.members) | set(s.actors)))}"
                 )
             return f"cannot interpret target {target!r}; {expected}"
         numeric = [n for n in SHOCKABLE_MEMBER_FIELDS]
@@ -640,9 +814,9 @@ def check_shock_target(s: Scenario, target: str) -> str | None:
         return f"member field {parts[2]!r} cannot be shocked; numeric fields: {', '.join(numeric)}"
     if head == "actors" and len(parts) == 4 and parts[2] in ("pull", "ties"):
         if parts[1] not in s.actors:
-            return f"unknown actor {parts[1]!r}; known actors: {', '.join(sorted(s.actors))}"
+            return f"unknown actor {parts[1]!r}; known actors: {listing(sorted(s.actors))}"
         if parts[3] not in s.members:
-            return f"unknown member {parts[3]!r}; known members: {', '.join(sorted(s.members))}"
+            return f"unknown member {parts[3]!r}; known members: {listing(sorted(s.members))}"
         return None
     if head == "actors" and len(parts) == 3 and parts[2] == "pull_growth":
         return None if parts[1] in s.actors else f"unknown actor {parts[1]!r}"

@@ -82,9 +82,9 @@ class AllianceModel(mesa.Model):
         # common random numbers: every draw is keyed (docs/MODEL.md §3 "Random numbers")
         # the first draw of the generator as it came in (Mesa has since taken one for `random`
         # unless rng was an int), so that the vectorised engine can draw the same key
-        start = np.random.Generator(type(self.rng.bit_generator)())
-        start.bit_generator.state = self._rng
-        self.key = draws.replicate_key(start)
+        incoming = np.random.Generator(type(self.rng.bit_generator)())
+        incoming.bit_generator.state = self._rng
+        self.key = draws.replicate_key(incoming)
         self._keys = np.array([self.key], dtype=np.uint64)
         if isinstance(scenario, Scenario):
             spec = scenario
@@ -317,7 +317,8 @@ class AllianceModel(mesa.Model):
         """Monthly engagement transitions by hazard (docs/MODEL.md §7.7)."""
         s, p = self.state, self.params
         present = s.present()
-        down, up = rules.engagement_hazards(s.net, s.level, s.exit_cost, p)
+        years = s.frozen_months / 12.0
+        down, up = rules.engagement_hazards(s.net, s.level, s.exit_cost, p, years)
         new = rules.engagement_transition(s.level, down, up, uniform)
         new = np.where(present, new, s.level)
         label = self.month_label()
@@ -332,6 +333,7 @@ class AllianceModel(mesa.Model):
                 outcome,
                 f"{LEVEL_NAMES[old]} → {LEVEL_NAMES[lv]} (net value {s.net[i]:+.3f})",
             )
+        s.frozen_months = np.where(s.level == FROZEN, s.frozen_months + 1, 0)
 
     def update_metrics(self) -> None:
         """Model reporters (docs/MODEL.md §7.9)."""

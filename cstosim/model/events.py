@@ -36,6 +36,7 @@ from cstosim.model import draws, rules
 from cstosim.model.levels import (
     ABSENT,
     ACTIVE,
+    CREDIBILITY_ROW,
     DOMESTIC,
     EXITED,
     INTERSTATE,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["AllianceModel", Any], None]
 OUTCOMES = list(Outcome)
+DEPLOYMENT = Outcome.DEPLOYMENT.level
 
 
 def _member(model: AllianceModel, ev: Event, code: str) -> int | None:
@@ -96,16 +98,18 @@ def observe(model: AllianceModel, caller: int, kind: int, response: float, sever
     )
 
 
-def on_invocation(model: AllianceModel, ev: Invocation) -> None:
-    """Resolve a call for help (docs/MODEL.md §7.2) and let every member learn from it (§7.3)."""
-    caller = _member(model, ev, ev.member)
-    if caller is None:
-        return
+def _answer(
+    model: AllianceModel, event_id: str, member: int, crisis: str, severity: float, aggressor: Any
+) -> tuple[float, bool, Any, Any]:
+    """The alliance's answer to a crisis of member ``member`` (docs/MODEL.md §7.2).
+
+    Returns the response level before any ceiling, whether consensus was blocked, the members
+    in the decision and the blockers.
+    """
     s, p = model.state, model.params
-    domestic = ev.crisis == Crisis.DOMESTIC
     tie = np.zeros(s.n)
-    if ev.aggressor is not None:
-        g = model.source_index(ev.aggressor)
+    if aggressor is not None:
+        g = model.source_index(aggressor)
         if g is not None:
             if g < s.n and s.present()[g]:
                 tie = np.ones(s.n)  # a fellow member: nobody wants to fight it
@@ -113,18 +117,35 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
                 tie = np.maximum(s.ties[g, s.leader], s.ties[g])
     capacity_gap = np.zeros(s.n)
     capacity_gap[s.leader] = 1.0 - s.capacity
-    noise = model.event_draws(ev.id, draws.EVENT_NOISE) * p.response_noise
-    will = rules.willingness(
-        s.alignment, s.regime, ev.severity, tie, capacity_gap, domestic, noise, p
-    )
-    part = s.deciding() & (np.arange(s.n) != caller)
+    noise = model.event_draws(event_id, draws.EVENT_NOISE) * p.response_noise
+    will = rules.willingness(s.alignment, s.regime, severity, tie, capacity_gap, crisis, noise, p)
+    part = s.deciding() & (np.arange(s.n) != member)
     leader = np.arange(s.n) == s.leader
     response, blocked = rules.collective_response(
         np.asarray(will), s.capability, part, leader, s.capacity, p
     )
-    blockers = rules.blockers(will, part, p)
+    return float(response), bool(blocked), part, rules.blockers(will, part, p)
+
+
+def _how(model: AllianceModel, blocked: bool, part: Any, blockers: Any) -> str:
+    """How the alliance decided, for the event log."""
+    if blocked:
+        acted = "leader acted alone" if part[model.state.leader] else "no one acted"
+        return f"blocked by {_names(model, blockers)}; {acted}"
+    return f"consensus of {_names(model, part)}"
+
+
+def on_invocation(model: AllianceModel, ev: Invocation) -> None:
+    """Resolve a call for help (docs/MODEL.md §7.2) and let every member learn from it (§7.3)."""
+    caller = _member(model, ev, ev.member)
+    if caller is None:
+        return
+    p = model.params
+    response, blocked, part, blockers = _answer(
+        model, ev.id, caller, ev.crisis, ev.severity, ev.aggressor
+    )
     asked = Outcome(ev.requested)
-    ceiling = rules.request_ceiling(asked.level, p)
+    ceiling = float(rules.answer_ceiling(asked.level, ev.severity, p))
     response = float(rules.cap_response(response, ceiling))
     if ev.imposed_response is not None:
         own = OUTCOMES[rules.outcome_index(response, p)].value
@@ -133,11 +154,7 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
         detail = f"imposed: {outcome.value} (the model would have answered {own})"
     else:
         outcome = OUTCOMES[rules.outcome_index(response, p)]
-        if blocked:
-            acted = "leader acted alone" if part[s.leader] else "no one acted"
-            detail = f"blocked by {_names(model, blockers)}; {acted}"
-        else:
-            detail = f"consensus of {_names(model, part)}"
+        detail = _how(model, blocked, part, blockers)
     if asked != Outcome.DEPLOYMENT:
         detail += f"; {asked.value} requested"
     delay = float(rules.delay_days(response, p))
@@ -145,39 +162,49 @@ def on_invocation(model: AllianceModel, ev: Invocation) -> None:
         "imposed" if ev.imposed_response is not None else ("blocked" if blocked else "passed")
     )
     model.log(ev.date, ev.id, ev.type, ev.member, outcome.value, detail, response, delay, consensus)
-    kind = DOMESTIC if domestic else INTERSTATE
+    kind = CREDIBILITY_ROW[Crisis(ev.crisis)]
     observe(model, caller, kind, float(rules.fulfilment(response, ceiling)), ev.severity)
 
 
 def on_attack(model: AllianceModel, ev: Attack) -> None:
-    """An attack nobody answered: an unanswered call for the target (docs/MODEL.md §7.3).
+    """An attack on a member that did not call for help (docs/MODEL.md §7.2–7.3).
 
-    The target adds λ_a·s failures on its interstate posterior (λ_a·s·spillover on the
-    domestic one) and grievance g·s.
+    The alliance decides whether to act unprompted: the answer to an interstate crisis of the
+    attack's severity (§7.2), times ``unprompted_share`` (acting without a request is rarer),
+    capped at what the crisis calls for. The target alone learns from how fully it was answered,
+    f, with weight λ_a·s on its interstate posterior (λ_a·s·spillover on the domestic one) and
+    gains grievance g·s·(1 − f); if the attacker is a fellow member taking part, both are scaled
+    by ``learning_member_conflict`` (a fight inside the alliance is not read as the alliance
+    failing its member against an outsider).
     """
     i = _member(model, ev, ev.target)
     if i is None:
         return
     s, p = model.state, model.params
-    w = p.learning_attack * ev.severity
-    s.alpha[INTERSTATE, i], s.beta[INTERSTATE, i] = rules.learn(
-        s.alpha[INTERSTATE, i], s.beta[INTERSTATE, i], 0.0, w
+    g = model.source_index(ev.attacker)
+    fellow = g is not None and g < s.n and bool(s.present()[g])
+    response, blocked, part, blockers = _answer(
+        model, ev.id, i, Crisis.INTERSTATE, ev.severity, ev.attacker
     )
-    s.alpha[DOMESTIC, i], s.beta[DOMESTIC, i] = rules.learn(
-        s.alpha[DOMESTIC, i], s.beta[DOMESTIC, i], 0.0, w * p.learning_spillover
-    )
+    ceiling = float(rules.answer_ceiling(DEPLOYMENT, ev.severity, p))
+    response = float(rules.cap_response(p.unprompted_share * response, ceiling))
+    fulfilled = float(rules.fulfilment(response, ceiling))
+    share = p.learning_member_conflict if fellow else 1.0
+    w = p.learning_attack * ev.severity * share
+    for kind, weight in ((INTERSTATE, w), (DOMESTIC, w * p.learning_spillover)):
+        s.alpha[kind, i], s.beta[kind, i] = rules.learn(
+            s.alpha[kind, i], s.beta[kind, i], fulfilled, weight
+        )
     s.grievance[i] = rules.grievance_add(
-        float(s.grievance[i]), ev.severity, 0.0, p.grievance_gain, p.grievance_cap
+        float(s.grievance[i]), ev.severity * share, fulfilled, p.grievance_gain, p.grievance_cap
     )
-    model.log(
-        ev.date,
-        ev.id,
-        ev.type,
-        ev.target,
-        Outcome.NONE.value,
-        f"attacked by {ev.attacker}; no alliance answer",
-        0.0,
-    )
+    outcome = OUTCOMES[rules.outcome_index(response, p)].value
+    detail = f"attacked by {ev.attacker}, no call for help; {_how(model, blocked, part, blockers)}"
+    if fellow:
+        detail += "; by a fellow member"
+    delay = float(rules.delay_days(response, p))
+    consensus = "blocked" if blocked else "passed"
+    model.log(ev.date, ev.id, ev.type, ev.target, outcome, detail, response, delay, consensus)
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,16 +237,22 @@ def on_war(model: AllianceModel, ev: War) -> None:
 
 
 def _attendance(
-    model: AllianceModel, event_id: str, expected: Any, given: list[str] | None, host: int
+    model: AllianceModel,
+    event_id: str,
+    expected: Any,
+    given: list[str] | None,
+    host: int,
+    chair_attends: bool,
 ) -> Any:
-    """Who turns up: given absentees, else active members and disengaged ones with prob. a."""
+    """Who turns up: given absentees, else the model decides (:func:`rules.attends`); the host
+    always attends, and at a summit the chair too (§7.6)."""
     s = model.state
     if given is not None:
         absent = np.isin(np.array(s.codes), given)
         return expected & ~absent
     u = model.event_draws(event_id, draws.EVENT_UNIFORM)
-    attend = rules.attends(s.level, s.alignment, u)
-    chair = model.index(model.chair) if model.chair else None
+    attend = rules.attends(s.level, s.alignment, u, s.grievance, model.params)
+    chair = model.index(model.chair) if model.chair and chair_attends else None
     attend[host] = True
     if chair is not None:
         attend[chair] = True
@@ -239,10 +272,10 @@ def on_summit(model: AllianceModel, ev: Summit) -> None:
         return
     s, p = model.state, model.params
     expected = s.deciding()
-    attend = _attendance(model, ev.id, expected, ev.absentees, host)
+    attend = _attendance(model, ev.id, expected, ev.absentees, host, chair_attends=True)
     absent = expected & ~attend
     noise = model.event_draws(ev.id, draws.EVENT_NOISE) * p.response_noise
-    approve = rules.approves(s.alignment, noise, p)
+    approve = rules.approves(s.alignment, noise, s.grievance, p)
     block_here = attend & ~approve
     block_later = absent & ~approve
     s.empty_chair = np.where(attend, 0.0, np.where(absent, 1.0, s.empty_chair))
@@ -258,6 +291,7 @@ def on_summit(model: AllianceModel, ev: Summit) -> None:
         parts.append(f"blocked at the summit by {_names(model, block_here)}")
     verdict = "passed" if passed else "blocked"
     model.log(ev.date, ev.id, ev.type, ev.host, verdict, "; ".join(parts), consensus=verdict)
+    _log_members(model, ev, expected, attend, approve)
 
 
 def on_drill(model: AllianceModel, ev: Drill) -> None:
@@ -276,7 +310,7 @@ def on_drill(model: AllianceModel, ev: Drill) -> None:
         model.log(ev.date, ev.id, ev.type, ev.host, "cancelled", f"cancelled by host {ev.host}")
         return
     expected = s.deciding()
-    attend = _attendance(model, ev.id, expected, ev.skipped_by, host)
+    attend = _attendance(model, ev.id, expected, ev.skipped_by, host, chair_attends=False)
     s.alignment = np.where(attend, rules.nudge(s.alignment, p.drill_alignment_gain), s.alignment)
     skipped = expected & ~attend
     model.log(
@@ -287,6 +321,21 @@ def on_drill(model: AllianceModel, ev: Drill) -> None:
         "held",
         f"attended: {_names(model, attend)}; skipped by: {_names(model, skipped)}",
     )
+    _log_members(model, ev, expected, attend, None)
+
+
+def _log_members(
+    model: AllianceModel, ev: Event, expected: Any, attend: Any, approve: Any | None
+) -> None:
+    """One ``attendance`` row per member expected at a summit or drill (``attended`` or
+    ``absent``) and, for a summit, one ``signature`` row (``signed``, in person or post hoc, or
+    ``refused``), in member order (docs/INTERFACES.md)."""
+    codes = model.state.codes
+    for i in np.flatnonzero(expected):
+        came = "attended" if attend[i] else "absent"
+        model.log(ev.date, ev.id, "attendance", codes[i], came)
+        if approve is not None:
+            model.log(ev.date, ev.id, "signature", codes[i], "signed" if approve[i] else "refused")
 
 
 def on_outside_engagement(model: AllianceModel, ev: OutsideEngagement) -> None:
@@ -387,7 +436,7 @@ def on_join(model: AllianceModel, ev: Join) -> None:
 
 
 def shock_slot(
-    model: AllianceModel, target: str
+    model: Any, target: str
 ) -> tuple[Callable[[], float], Callable[[float], None], float, float] | str:
     """Getter, setter and (lo, hi) bounds of a shock target; a message if it cannot be found."""
     s = model.state

@@ -30,9 +30,15 @@ def level_name(level: int) -> str:
     return "absent" if level == ABSENT else LEVEL_NAMES[level]
 
 
-DOMESTIC = list(Crisis).index(Crisis.DOMESTIC)
-INTERSTATE = list(Crisis).index(Crisis.INTERSTATE)
-"""Rows of the credibility arrays (α, β have shape (2, members))."""
+DOMESTIC, INTERSTATE = 0, 1
+"""Rows of the credibility arrays (α, β have shape (2, members)): domestic and interstate."""
+
+CREDIBILITY_ROW: dict[Crisis, int] = {
+    Crisis.DOMESTIC: DOMESTIC,
+    Crisis.INTERCOMMUNAL: DOMESTIC,
+    Crisis.INTERSTATE: INTERSTATE,
+}
+"""The belief a crisis of each kind tests: trouble at home, or an attack from outside."""
 
 TRANSITION_OUTCOMES: dict[tuple[int, int], str] = {
     (ACTIVE, DISENGAGED): "disengaged",

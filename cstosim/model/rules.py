@@ -262,21 +262,48 @@ def signal_shift(alignment: Num, strength: Num, p: Any) -> Num:
     return np.maximum(0.0, alignment - p.signal_alignment_shift * strength)
 
 
-def attends(level: Any, alignment: Num, uniform: Num) -> Any:
-    """Who turns up at a summit or drill: active members, and disengaged ones with probability a
-    (their alignment), decided by one uniform draw u < a (docs/MODEL.md §7.6)."""
+def dissent(grievance: Num, p: Any) -> Num:
+    """How far grievance turns into public dissent: d = min(1, γ_d·G) (docs/MODEL.md §7.6).
+
+    γ_d = ``grievance_dissent``. A member nursing an unanswered call stays away from summits and
+    drills and withholds its signature (Armenia after September 2022, fact sheet).
+    """
+    return np.minimum(1.0, p.grievance_dissent * grievance)
+
+
+def attends(level: Any, alignment: Num, uniform: Num, grievance: Num, p: Any) -> Any:
+    """Who turns up at a summit or drill (docs/MODEL.md §7.6), from one uniform draw u.
+
+    P(attend) = (1 − d) for an active member and a·(1 − d) for a disengaged one (a its
+    alignment, d = :func:`dissent`); frozen and exited members are not expected.
+    """
     lv = np.asarray(level)
-    return (lv == 0) | ((lv == 1) & (np.asarray(uniform) < alignment))
+    stay = 1.0 - dissent(grievance, p)
+    u = np.asarray(uniform)
+    return ((lv == 0) & (u < stay)) | ((lv == 1) & (u < alignment * stay))
 
 
-def approves(alignment: Num, noise: Num, p: Any) -> Any:
-    """A member approves a declaration iff a + ε ≥ veto_threshold (ε scaled noise; §7.6)."""
-    return np.asarray(alignment + noise) >= p.veto_threshold
+def approves(alignment: Num, noise: Num, grievance: Num, p: Any) -> Any:
+    """A member signs a declaration iff a − d + ε ≥ veto_threshold (d = :func:`dissent`, ε the
+    scaled noise; docs/MODEL.md §7.6)."""
+    return np.asarray(alignment - dissent(grievance, p) + noise) >= p.veto_threshold
 
 
 # --------------------------------------------------------------------------------------------
 # §7.2 Invocations
 # --------------------------------------------------------------------------------------------
+
+
+def crisis_cost(crisis: str, p: Any) -> Any:
+    """c_k, the cost of helping per unit severity of a crisis of kind k (§7.2): ``cost_domestic``
+    (unrest against a government), ``cost_interstate`` (an attack by another state) or
+    ``cost_intercommunal`` (violence between communities: helping means taking sides inside a
+    member's society, outside the treaty's remit of aggression)."""
+    return {
+        "domestic": p.cost_domestic,
+        "interstate": p.cost_interstate,
+        "intercommunal": p.cost_intercommunal,
+    }[str(crisis)]
 
 
 def willingness(
@@ -285,21 +312,21 @@ def willingness(
     severity: Num,
     tie: Num,
     capacity_gap: Num,
-    domestic: bool,
+    crisis: str,
     noise: Num,
     p: Any,
 ) -> Num:
     """Each member's willingness to help the requesting state (docs/MODEL.md §7.2).
 
     W = clip(a + [domestic]·σ_R·R − c_k·s − w_τ·τ − w_K·(1 − K)·[leader] + ε, 0, 1):
-    alignment, plus the shared interest of insecure incumbents in putting down unrest (domestic
-    crises only), minus the cost of the crisis type times severity, minus the strongest tie of
-    the aggressor to the leader or to the helper, minus (for the leader only: ``capacity_gap``
-    is 1 − K for it and 0 for others) the capacity its wars have drained; ε is the noise, already
-    scaled by ``response_noise``.
+    alignment, plus the shared interest of insecure incumbents in putting down unrest against a
+    government (``domestic`` crises only), minus the cost of the crisis kind k times severity
+    (:func:`crisis_cost`), minus the strongest tie of the aggressor to the leader or to the
+    helper, minus (for the leader only: ``capacity_gap`` is 1 − K for it and 0 for others) the
+    capacity its wars have drained; ε is the noise, already scaled by ``response_noise``.
     """
-    cost = p.cost_domestic if domestic else p.cost_interstate
-    solidarity = p.regime_solidarity * regime_insecurity if domestic else 0.0
+    cost = crisis_cost(crisis, p)
+    solidarity = p.regime_solidarity * regime_insecurity if crisis == "domestic" else 0.0
     w = (
         alignment
         + solidarity
@@ -394,21 +421,35 @@ def request_ceiling(index: int, p: Any) -> float:
     return 1.0 if index >= DEPLOYMENT_INDEX else outcome_level(index, p)
 
 
+def answer_ceiling(index: int, severity: Num, p: Any) -> Num:
+    """The most the alliance sends: r_max = min(r_req, ν·s) (docs/MODEL.md §7.2).
+
+    Nobody sends more than was asked for (r_req, :func:`request_ceiling`) nor more than the
+    crisis calls for: ν = ``need_per_severity`` times the severity s, the scenario's measure of
+    how grave the crisis is on the scale of the response (a prospective threat of 0.4 calls for
+    less than an uprising of 0.8). Members judge the answer against this ceiling
+    (:func:`fulfilment`).
+    """
+    return _out(np.minimum(request_ceiling(index, p), p.need_per_severity * severity), severity)
+
+
 def cap_response(response: Num, ceiling: Num) -> Num:
     """Nobody sends more than was asked for: r' = min(r, r_req) (docs/MODEL.md §7.2)."""
     return np.minimum(response, ceiling)
 
 
 def fulfilment(response: Num, ceiling: Num) -> Num:
-    """How fully a call was answered: f = min(1, r / r_req) (docs/MODEL.md §7.2).
+    """How fully a call was answered: f = min(1, r / r_max), 1 if nothing was called for (§7.2).
 
-    r_req is the representative level of what the caller asked for (``requested``; full
+    r_max is :func:`answer_ceiling`: the lesser of what the caller asked for (``requested``; full
     deployment unless the request was narrower, e.g. Armenia's request for consultations in
-    May 2021, fact sheet). Members learn from f, not r: a state that asked for consultations
-    and got them was answered, one that asked for troops and got a fact-finding mission was not.
+    May 2021, fact sheet) and what the crisis called for. Members learn from f, not r: a state
+    that asked for consultations and got them was answered, one that asked for troops and got a
+    fact-finding mission was not.
     """
-    r_req = np.maximum(np.asarray(ceiling, dtype=float), 1e-12)
-    return _out(np.minimum(1.0, np.asarray(response, dtype=float) / r_req), response)
+    r_req = np.asarray(ceiling, dtype=float)
+    f = np.where(r_req > 0, np.minimum(1.0, response / np.maximum(r_req, 1e-12)), 1.0)
+    return _out(f, response)
 
 
 def delay_days(response: Num, p: Any) -> Num:
@@ -417,7 +458,8 @@ def delay_days(response: Num, p: Any) -> Num:
     A decisive answer is quick (Kazakhstan 2022: aircraft within a day); a half-hearted one
     drags on.
     """
-    return p.response_delay_days * (1.0 - response) ** 2
+    gap = 1.0 - response
+    return p.response_delay_days * (gap * gap)
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,11 +467,14 @@ def delay_days(response: Num, p: Any) -> Num:
 # --------------------------------------------------------------------------------------------
 
 
-def step_threshold(step: Any, exit_cost: Num, p: Any) -> Num:
+def step_threshold(step: Any, exit_cost: Num, p: Any, years_frozen: Num = 0.0) -> Num:
     """Net value below which step ``step`` (1: →disengaged, 2: →frozen, 3: →exited) beckons.
 
     θ_k = θ₀ − (k − 1)·Δ − [k = 3]·w_X·X (docs/MODEL.md §7.7): each further step of withdrawal
-    needs a worse net value, and the exit cost deters the last one.
+    needs a worse net value, and the exit cost deters the last one. The exit threshold rises by
+    δ_τ = ``exit_drift`` per year τ the member has been frozen, up to θ₂ (leaving is never easier
+    than freezing): θ₃(τ) = min(θ₃ + δ_τ·τ, θ₂). A frozen member pays for membership without its
+    benefits; the longer it stays so, the less a formal tie is worth keeping.
     """
     k = np.asarray(step)
     theta = (
@@ -437,19 +482,24 @@ def step_threshold(step: Any, exit_cost: Num, p: Any) -> Num:
         - (k - 1) * p.engagement_step
         - np.where(k == 3, p.weight_exit_cost * exit_cost, 0.0)
     )
-    return _out(theta, np.asarray(step) + np.asarray(exit_cost))
+    freeze = p.engagement_threshold - p.engagement_step
+    drifted = np.minimum(theta + p.exit_drift * years_frozen, freeze)
+    theta = np.where(k == 3, drifted, theta)
+    return _out(theta, np.asarray(step) + np.asarray(exit_cost) + np.asarray(years_frozen))
 
 
-def engagement_hazards(net: Num, level: Any, exit_cost: Num, p: Any) -> tuple[Num, Num]:
+def engagement_hazards(
+    net: Num, level: Any, exit_cost: Num, p: Any, years_frozen: Num = 0.0
+) -> tuple[Num, Num]:
     """Monthly probabilities of stepping down and up one engagement level (§7.7).
 
     For level ℓ ∈ {0 active, 1 disengaged, 2 frozen}:
     h↓ = h·σ(β(θ_{ℓ+1} − N)) (none from exited: it is left only by a ``join`` event);
     h↑ = h·σ(β(N − θ_ℓ − η)) for ℓ ≥ 1 (none from active or exited), η the hysteresis;
-    θ_k from :func:`step_threshold`.
+    θ_k from :func:`step_threshold` (with the years a frozen member has been frozen).
     """
     lv = np.asarray(level)
-    down_theta = step_threshold(lv + 1, exit_cost, p)
+    down_theta = step_threshold(lv + 1, exit_cost, p, years_frozen)
     up_theta = step_threshold(lv, exit_cost, p)
     down = p.hazard_base * logistic(p.hazard_slope * (down_theta - net))
     up = p.hazard_base * logistic(p.hazard_slope * (net - up_theta - p.hysteresis))

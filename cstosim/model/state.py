@@ -67,6 +67,7 @@ class AllianceState:
     level: NDArray[np.int_]
     roster: NDArray[np.bool_]
     empty_chair: Float
+    frozen_months: NDArray[np.int_]  # months each member has been frozen (0 unless frozen)
     capacity: float
     joined_month: list[tuple[int, int]]
     initial_alignment: Float
@@ -184,6 +185,7 @@ def build_state(s: Scenario) -> AllianceState:
         level=level,
         roster=(level >= ACTIVE) & (level <= FROZEN),
         empty_chair=np.zeros(n),
+        frozen_months=np.zeros(n, dtype=int),
         capacity=float(s.members[s.leader].capacity),
         joined_month=joined,
         initial_alignment=arr_initial(members, "alignment"),
