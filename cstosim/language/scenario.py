@@ -599,10 +599,11 @@ class Scenario(Strict):
     actors: dict[Code, Actor] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
     observations: list[Observation] = Field(default_factory=list)
-    ranges: dict[str, Range] = Field(
+    ranges: dict[str, Range | None] = Field(
         default_factory=dict,
         description="Plausible range of a judgement number, by its path (e.g. "
-        "actors.AZE.ties.RUS, parameters.hazard_base, events.arm-invokes.severity)",
+        "actors.AZE.ties.RUS, parameters.hazard_base, events.arm-invokes.severity); null "
+        "drops a range an `extends` parent declares (e.g. for an event the child removes)",
     )
 
     @model_validator(mode="after")
@@ -774,6 +775,8 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     if s.ranges:
         data = s.model_dump(mode="python", exclude={"ranges"})
         for path, r in s.ranges.items():
+            if r is None:
+                continue
             value, message = value_at(data, path)
             if message is None and (isinstance(value, bool) or not isinstance(value, int | float)):
                 message = f"{path} is not a number (got {value!r})"
