@@ -127,3 +127,20 @@ def test_counterfactual_edits(essay: Scenario) -> None:
     assert isinstance(shock, ParameterShock) and isinstance(base, ParameterShock)
     assert shock.set is not None and base.set is not None
     assert shock.set == pytest.approx(2 * base.set)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("csto-*.yaml")), ids=lambda p: p.stem)
+def test_shipped_values_lie_inside_their_declared_ranges(path: Path) -> None:
+    """A scenario's own judgement numbers sit inside the ranges it declares."""
+    from cstosim.language.scenario import value_at
+
+    scenario = load_scenario(path)
+    data = scenario.model_dump(mode="python", exclude={"ranges"})
+    for where, r in scenario.ranges.items():
+        if r is None:
+            continue
+        value, problem = value_at(data, where)
+        assert problem is None, problem
+        assert r.low <= value <= r.high, (
+            f"{path.name}: {where} = {value} not in [{r.low}, {r.high}]"
+        )

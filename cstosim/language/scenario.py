@@ -542,7 +542,8 @@ Observation = Annotated[
 
 class Range(Strict):
     """A plausible range of a judgement or tuned number of the scenario: the prior that
-    calibration and sensitivity analysis start from (docs/SCENARIOS.md, "Ranges")."""
+    calibration and sensitivity analysis start from (docs/SCENARIOS.md, "Ranges"). A prior, not
+    a constraint: ``--set`` may move the number outside it (an ablation, a stress test)."""
 
     low: float = Field(allow_inf_nan=False)
     high: float = Field(allow_inf_nan=False)
@@ -780,8 +781,6 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
             value, message = value_at(data, path)
             if message is None and (isinstance(value, bool) or not isinstance(value, int | float)):
                 message = f"{path} is not a number (got {value!r})"
-            if message is None and not r.low <= value <= r.high:
-                message = f"the scenario's value {value} is outside [{r.low}, {r.high}]"
             if message is not None:
                 problems.append((("ranges", path), message))
     return problems

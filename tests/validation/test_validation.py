@@ -1,128 +1,282 @@
-"""The validation suite of issue 5: the model against the record, observations left to it.
+"""Validation that can fail (issue 9): each claim about the record, paired with its ablation.
 
-Every threshold below is the issue's, asserted as written; nothing is imposed on the model
-(the record scenarios carry no absentees, no imposed answers and no member signals). A target
-the model cannot meet honestly is marked ``xfail(strict=True)`` with the figure reached and the
-reason (docs/CALIBRATION.md, "Validation").
+A claim *holds* when the model makes it more likely than not (P ≥ 0.5 over the seeded ensemble),
+one rule for every claim, never a threshold chosen per claim. Each claim comes with the
+ablation that names what carries it — the driver removed or the mechanism switched off — and
+the test asserts both that the claim holds in the full model and that it fails (P < 0.5) in the
+ablation. A claim the model does not reach is ``xfail(strict=True)`` with the figure reached
+(docs/CALIBRATION.md, "Validation"), so that reaching it later is noticed too.
 
-Run with ``pytest -m validation tests/validation`` (about 1.5 minutes on two cores).
+Claims that hold whatever the model does (Russia never leaving; a member not exiting while exit
+is out of reach) were dropped.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import pytest
 
-from cstosim.engine.ensemble import Ensemble
-from cstosim.language.scenario import Engagement
-
-from .conftest import at_month, invocation
+from .conftest import Run, ensemble
 
 pytestmark = pytest.mark.validation
 
-LEVEL = {e.value: e.level for e in Engagement}
-FROZEN, EXITED, DISENGAGED = LEVEL["frozen"], LEVEL["exited"], LEVEL["disengaged"]
+ESSAY = "csto-2022-2023.yaml"
+HISTORY = "csto-history-1992-2023.yaml"
+ACTIVE, DISENGAGED, FROZEN, EXITED = 0, 1, 2, 3
 
 
-def levels(rows: pd.DataFrame) -> pd.Series:
-    """Engagement as its level (absent → −1)."""
-    return rows["engagement"].map(LEVEL).fillna(-1)
+@dataclass(frozen=True)
+class Claim:
+    """A fact of the record, the probability the model gives it, and its ablation."""
+
+    name: str
+    scenario: str
+    probability: Callable[[Run], float]
+    sets: tuple[str, ...] = ()  # the ablation: --set overrides …
+    removed: tuple[str, ...] = ()  # … and/or events removed
+    why: str = ""
+    marks: tuple[pytest.MarkDecorator, ...] = field(default=())
 
 
-def share(flags: pd.Series) -> float:
+def share(flags) -> float:
     return float(flags.mean())
 
 
-# ---- the essay's period: csto-2022-2023.yaml ---------------------------------------------------
+def answer_is(event: str, *outcomes: str, within: float | None = None) -> Callable[[Run], float]:
+    def p(run: Run) -> float:
+        rows = run.row(event, "invocation")
+        ok = rows["outcome"].isin(outcomes)
+        if within is not None:
+            ok &= rows["delay_days"] <= within
+        return share(ok.reindex(range(run.replicates), fill_value=False))
+
+    return p
 
 
-def test_kazakhstan_2022_deployment_within_two_days(record: Ensemble) -> None:
-    answer = invocation(record.events, "kaz-invokes")
-    assert len(answer) == record.replicates
-    ok = (answer["outcome"] == "deployment") & (answer["delay_days"] <= 2)
-    assert share(ok) >= 0.90
+def at_least(member: str, month: str, level: int) -> Callable[[Run], float]:
+    return lambda run: share(run.level(member, month) >= level)
 
 
-def test_armenia_2022_no_more_than_fact_finding(record: Ensemble) -> None:
-    answer = invocation(record.events, "arm-invokes")
-    assert len(answer) == record.replicates
-    ok = answer["outcome"].isin(["none", "statements", "fact-finding"])
-    assert share(ok) >= 0.90
+def leaves_in(member: str, before: str, month: str) -> Callable[[Run], float]:
+    """Still a member (at most frozen) at the end of ``before``, exited by the end of ``month``."""
+    return lambda run: share(
+        (run.level(member, before).between(ACTIVE, FROZEN)) & (run.level(member, month) == EXITED)
+    )
 
 
-def test_armenia_credibility_falls_from_august_2022_to_november_2023(record: Ensemble) -> None:
-    before = at_month(record.members, "ARM", "2022-08")["credibility"]
-    after = at_month(record.members, "ARM", "2023-11")["credibility"]
-    assert len(before) == len(after) == record.replicates
-    assert share(after < before) >= 0.95
+def stays_active(member: str, month: str) -> Callable[[Run], float]:
+    return lambda run: share(run.level(member, month) == ACTIVE)
 
 
-def test_armenia_disengaged_or_worse_in_november_2023(record: Ensemble) -> None:
-    lv = levels(at_month(record.members, "ARM", "2023-11"))
-    assert share(lv >= DISENGAGED) >= 0.60
+def logged(event: str, type_: str, member: str, outcome: str) -> Callable[[Run], float]:
+    def p(run: Run) -> float:
+        rows = run.row(event, type_, member)
+        return float((rows["outcome"] == outcome).sum()) / run.replicates
+
+    return p
 
 
-def test_armenia_not_formally_exited_in_november_2023(record: Ensemble) -> None:
-    lv = levels(at_month(record.members, "ARM", "2023-11"))
-    assert share(lv >= EXITED) <= 0.20
+def falls(member: str, variable: str, since: str, until: str) -> Callable[[Run], float]:
+    return lambda run: share(
+        run.state(member, until)[variable] < run.state(member, since)[variable]
+    )
 
 
-@pytest.mark.parametrize("member", ["BLR", "KAZ", "KGZ", "TJK"])
-def test_others_not_frozen_or_exited_in_november_2023(record: Ensemble, member: str) -> None:
-    lv = levels(at_month(record.members, member, "2023-11"))
-    assert len(lv) == record.replicates
-    assert share(lv >= FROZEN) <= 0.10
+def missed(figure: str) -> tuple[pytest.MarkDecorator, ...]:
+    return (pytest.mark.xfail(strict=True, reason=f"not reached: {figure}"),)
 
 
-def test_kazakhstan_median_alignment_falls(record: Ensemble) -> None:
-    start = at_month(record.members, "KAZ", "2021-12")["alignment"].median()
-    end = at_month(record.members, "KAZ", "2023-11")["alignment"].median()
-    assert end < start
+NO_GRIEVANCE = ("parameters.weight_grievance=0", "parameters.grievance_dissent=0")
+NO_LEARNING = (
+    "parameters.learning_caller=0",
+    "parameters.learning_bystander=0",
+    "parameters.learning_attack=0",
+)
+NO_DEPENDENCE_OR_REGIME = ("parameters.weight_dependence=0", "parameters.weight_regime=0")
+
+CLAIMS = [
+    # ---- the essay's period ----------------------------------------------------------------
+    Claim(
+        "Kazakhstan 2022: deployment within two days",
+        ESSAY,
+        answer_is("kaz-invokes", "deployment", within=2),
+        sets=("events.kaz-invokes.crisis=interstate",),
+        why="unrest against a government is cheap to help with and insecure incumbents share it",
+    ),
+    Claim(
+        "Armenia 2022: no more than a fact-finding mission",
+        ESSAY,
+        answer_is("arm-invokes", "none", "statements", "fact-finding"),
+        sets=("parameters.weight_aggressor_ties=0", "events.russia-invades-ukraine.drain=0"),
+        why="Azerbaijan's tie to Russia and the capacity the war drains keep the answer low",
+    ),
+    Claim(
+        "Armenia 2022: exactly a fact-finding mission (modal answer)",
+        ESSAY,
+        answer_is("arm-invokes", "fact-finding"),
+        sets=("events.arm-invokes.severity=0",),
+        marks=missed("P = 0.43 at 400 replicates; statements in 0.57"),
+    ),
+    Claim(
+        "Armenia's credibility falls from August 2022 to November 2023",
+        ESSAY,
+        falls("ARM", "credibility", "2022-08", "2023-11"),
+        sets=NO_LEARNING,
+        why="members learn from how their calls are answered",
+    ),
+    Claim(
+        "Armenia skips the September 2022 drills",
+        ESSAY,
+        logged("drill-kaz-2022", "attendance", "ARM", "absent"),
+        sets=NO_GRIEVANCE,
+        marks=missed("P = 0.44; absence follows grievance, d = min(1, γ·G) ≈ 0.4"),
+    ),
+    Claim(
+        "Armenia refuses to sign the Yerevan declaration",
+        ESSAY,
+        logged("summit-yerevan-2022", "signature", "ARM", "refused"),
+        sets=NO_GRIEVANCE,
+        marks=missed("P = 0.17"),
+    ),
+    Claim(
+        "No consensus at the Moscow summit of May 2022",
+        ESSAY,
+        lambda run: share(run.row("summit-moscow-2022", "summit")["consensus"] == "blocked"),
+        marks=missed("P = 0.00: approval depends on alignment and grievance, not on the agenda"),
+    ),
+    Claim(
+        "Armenia disengaged or worse in November 2023",
+        ESSAY,
+        at_least("ARM", "2023-11", DISENGAGED),
+        sets=NO_GRIEVANCE,
+        marks=missed("P = 0.43; 0.01 without grievance, 0.00 without the call and the attack"),
+    ),
+    Claim(
+        "Armenia absent from the Minsk summit",
+        ESSAY,
+        logged("summit-minsk-2023", "attendance", "ARM", "absent"),
+        sets=NO_GRIEVANCE,
+        why="grievance from the unanswered call and attack turns into absence",
+    ),
+    Claim(
+        "Armenia absent from Minsk because of its call and the Karabakh attack",
+        ESSAY,
+        logged("summit-minsk-2023", "attendance", "ARM", "absent"),
+        removed=("arm-invokes", "aze-seizes-karabakh"),
+    ),
+    Claim(
+        "Kazakhstan's alignment falls",
+        ESSAY,
+        falls("KAZ", "alignment", "2022-01", "2023-11"),
+        sets=("events.china-pull-rises.set=0.01", "events.russia-invades-ukraine.entrapment=0"),
+        why="China's faster pull and the war's entrapment",
+    ),
+    *[
+        Claim(
+            f"{code} still active in November 2023",
+            ESSAY,
+            stays_active(code, "2023-11"),
+            sets=NO_DEPENDENCE_OR_REGIME,
+            why="dependence on Russia and the regime protection the alliance gives",
+        )
+        for code in ("BLR", "KAZ", "KGZ", "TJK")
+    ],
+    # ---- the whole record ------------------------------------------------------------------
+    *[
+        Claim(
+            f"{code} leaves at the 1999 renewal (a member in March, gone in April)",
+            HISTORY,
+            leaves_in(code, "1999-03", "1999-04"),
+            removed=("treaty-renewal-1999",),
+            why="the treaty lapses for those who do not sign",
+        )
+        for code in ("AZE", "GEO")
+    ],
+    Claim(
+        "UZB leaves at the 1999 renewal (a member in March, gone in April)",
+        HISTORY,
+        leaves_in("UZB", "1999-03", "1999-04"),
+        removed=("treaty-renewal-1999",),
+        marks=missed("P = 0.21 with generic Uzbek numbers (it was 1.0 with tuned ones)"),
+    ),
+    Claim(
+        "Uzbekistan suspends its participation in 2012",
+        HISTORY,
+        at_least("UZB", "2012-12", FROZEN),
+        sets=NO_GRIEVANCE,
+        marks=missed("P = 0.00: its drivers (K2, Andijan, the NDN) move pulls too little"),
+    ),
+    Claim(
+        "Armenia 2021: consultations, as asked",
+        HISTORY,
+        answer_is("arm-asks-consultations-2021", "statements"),
+        sets=("events.arm-asks-consultations-2021.requested=deployment",),
+        why="nobody sends more than was asked for",
+    ),
+    Claim(
+        "Tajikistan 2021: technical aid at most, no troops",
+        HISTORY,
+        answer_is("tjk-asks-afghan-border-2021", "statements", "fact-finding"),
+        sets=("events.tjk-asks-afghan-border-2021.severity=0.9",),
+        why="a prospective threat calls for little (the answer is capped at ν·s)",
+    ),
+    Claim(
+        "Osh 2010: refused, a working group at most",
+        HISTORY,
+        answer_is("kgz-asks-osh-2010", "statements", "fact-finding"),
+        sets=("events.kgz-asks-osh-2010.crisis=domestic",),
+        marks=missed("P = 0.38; token-force in 0.62"),
+    ),
+]
 
 
-@pytest.mark.parametrize("which", ["record", "history"])
-def test_russia_never_exits(which: str, request: pytest.FixtureRequest) -> None:
-    ens: Ensemble = request.getfixturevalue(which)
-    russia = ens.members[ens.members["member"] == "RUS"]
-    assert len(russia) > 0
-    assert not (russia["engagement"] == "exited").any()
+@pytest.mark.parametrize("claim", [pytest.param(c, id=c.name, marks=c.marks) for c in CLAIMS])
+def test_claim_holds_and_its_ablation_fails(claim: Claim) -> None:
+    full = claim.probability(ensemble(claim.scenario))
+    ablated = claim.probability(ensemble(claim.scenario, claim.sets, claim.removed))
+    assert full >= 0.5, f"{claim.name}: P = {full:.2f} in the full model"
+    assert ablated < 0.5, f"{claim.name}: P = {ablated:.2f} still, without it"
 
 
-# ---- the whole record: csto-history-1992-2023.yaml ----------------------------------------------
+def test_the_call_and_the_attack_lower_armenias_credibility() -> None:
+    """Paired by seed: without its call and the Karabakh attack Armenia would believe more.
+
+    (That its credibility falls from August 2022 holds even without them — Kazakhstan's answer
+    lifted every member's belief in January 2022 and it decays back — so the claim is made
+    against the counterfactual instead.) Without learning the two are equal.
+    """
+    removed = ("arm-invokes", "aze-seizes-karabakh")
+
+    def lower(sets: tuple[str, ...]) -> float:
+        full = ensemble(ESSAY, sets).state("ARM", "2023-11")["credibility"]
+        calm = ensemble(ESSAY, sets, removed).state("ARM", "2023-11")["credibility"]
+        return share(full < calm)
+
+    assert lower(()) >= 0.5
+    assert lower(NO_LEARNING) < 0.5
 
 
-@pytest.mark.parametrize("member", ["AZE", "GEO", "UZB"])
-def test_the_three_leave_by_the_end_of_1999(history: Ensemble, member: str) -> None:
-    lv = levels(at_month(history.members, member, "1999-12"))
-    assert len(lv) == history.replicates
-    assert share(lv >= EXITED) >= 0.50
+def test_answering_armenia_lowers_its_disengagement() -> None:
+    """Counterfactual, paired by seed: a full answer in 2022 lowers P(ARM ≥ disengaged)."""
+    record = at_least("ARM", "2023-11", DISENGAGED)(ensemble(ESSAY))
+    answered = at_least("ARM", "2023-11", DISENGAGED)(ensemble("csto-cf-armenia-answered.yaml"))
+    assert record - answered >= 0.15
+    # without grievance the call leaves no mark, so answering it changes little
+    flat = ensemble(ESSAY, NO_GRIEVANCE)
+    flat_answered = ensemble("csto-cf-armenia-answered.yaml", NO_GRIEVANCE)
+    gap = at_least("ARM", "2023-11", DISENGAGED)
+    assert gap(flat) - gap(flat_answered) < 0.05
 
 
-@pytest.mark.parametrize("member", ["RUS", "ARM", "BLR", "KAZ", "KGZ", "TJK"])
-def test_the_six_that_renewed_stay_through_1999(history: Ensemble, member: str) -> None:
-    lv = levels(at_month(history.members, member, "1999-12"))
-    assert len(lv) == history.replicates
-    assert share(lv >= EXITED) <= 0.10
+def test_without_the_invasion_armenia_gets_a_better_answer() -> None:
+    def response(run: Run) -> float:
+        return float(run.row("arm-invokes", "invocation")["response"].median())
 
-
-# ---- counterfactuals, paired by seed ------------------------------------------------------------
-
-
-def test_answering_armenia_lowers_its_disengagement(
-    record: Ensemble, cf_answered: Ensemble
-) -> None:
-    assert cf_answered.root_seed == record.root_seed
-    real = levels(at_month(record.members, "ARM", "2023-11")) >= DISENGAGED
-    answered = levels(at_month(cf_answered.members, "ARM", "2023-11")) >= DISENGAGED
-    assert (real.index == answered.index).all()
-    assert share(real) - share(answered) >= 0.25
-
-
-def test_without_the_invasion_armenia_gets_a_better_answer(
-    record: Ensemble, cf_no_invasion: Ensemble
-) -> None:
-    assert cf_no_invasion.root_seed == record.root_seed
-    real = invocation(record.events, "arm-invokes")["response"]
-    no_war = invocation(cf_no_invasion.events, "arm-invokes")["response"]
-    assert len(real) == len(no_war) == record.replicates
-    assert no_war.median() > real.median()
+    assert response(ensemble("csto-cf-no-invasion.yaml")) > response(ensemble(ESSAY))
+    # the mechanism is the capacity the war drains: without it the two answers are close
+    no_capacity = ("parameters.weight_capacity=0",)
+    with_war = response(ensemble(ESSAY, (*no_capacity, "events.russia-invades-ukraine.drain=0")))
+    no_war = response(ensemble("csto-cf-no-invasion.yaml", no_capacity))
+    assert with_war == pytest.approx(no_war, abs=0.05)
