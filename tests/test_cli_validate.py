@@ -115,7 +115,8 @@ def test_an_unexpected_exception_is_one_line(monkeypatch: pytest.MonkeyPatch) ->
     def explode(path: object, sets: object = ()) -> None:
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr("cstosim.cli.load_scenario", explode)
+    monkeypatch.setattr("cstosim.language.loader.load_scenario", explode)
+    monkeypatch.setattr("cstosim.cli.load_scenario", explode, raising=False)  # if imported early
     result = CliRunner().invoke(main, ["validate", "x.yaml"])
     assert result.exit_code == 2
     assert result.stderr == (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import types
 import typing
 from collections.abc import Iterable
@@ -45,9 +46,13 @@ from cstosim.language.yamlio import (
     Path_,
     Problem,
     ScenarioError,
+    file_kind,
     format_path,
+    listing,
     load_located,
+    lone_surrogate,
     parse_located,
+    shown,
 )
 
 Locations = dict[Path_, Location]
@@ -110,21 +115,34 @@ def _resolve(
             data.pop(key, None)
         return data, locs, problems
     here = locs[("extends",)]
-    parent_ref = data.pop("extends")
-    if not isinstance(parent_ref, str) or not parent_ref.strip():
-        raise ScenarioError([Problem(here, "extends", "expected the path of a parent YAML file")])
-    parent_path = path.parent / parent_ref
+    parent_path = _parent_file(path, data.pop("extends"), here)
     own = (*chain, path.resolve())
     if parent_path.resolve() in own:
         cycle = " -> ".join(str(p) for p in (*own, parent_path.resolve()))
         raise ScenarioError([Problem(here, "extends", f"cycle of extends: {cycle}")])
-    if not parent_path.is_file():
-        what = "is a directory" if parent_path.is_dir() else "file not found"
-        message = f"{what}: {parent_path} (a path relative to this file, expected a YAML file)"
-        raise ScenarioError([Problem(here, "extends", message)])
     base, base_locs, problems = _resolve(parent_path, own)
     out, out_locs, child_problems = _apply_child(base, base_locs, data, locs)
     return out, out_locs, problems + child_problems
+
+
+def _parent_file(child: Path, ref: Any, here: Location) -> Path:
+    """The regular file that ``extends: ref`` in ``child`` names; else a located error."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise ScenarioError([Problem(here, "extends", "expected the path of a parent YAML file")])
+    parent = child.parent / ref
+    if "\0" in ref:
+        what = "a path with a NUL character"
+    else:
+        try:
+            what = file_kind(os.stat(parent).st_mode) or ""
+        except FileNotFoundError:
+            what = "file not found"
+        except (OSError, ValueError) as exc:  # too long, a symlink loop, not a folder...
+            what = f"cannot read file: {getattr(exc, 'strerror', None) or exc}"
+    if what:
+        message = f"{what}: {parent} (a path relative to this file, expected a YAML file)"
+        raise ScenarioError([Problem(here, "extends", message)])
+    return parent
 
 
 def _apply_child(
@@ -198,7 +216,7 @@ def _edit_timeline(
                 Problem(
                     locs[(remove_key, j)],
                     f"{remove_key}[{j}]",
-                    f"no entry with id {rid!r} to remove; known: {_ids(ids)}",
+                    f"no entry with id {shown(rid)} to remove; known: {_ids(ids)}",
                 )
             )
     patches = child.get(patch_key, {})
@@ -212,7 +230,7 @@ def _edit_timeline(
                 Problem(
                     locs[(patch_key, pid)],
                     f"{patch_key}.{pid}",
-                    f"no entry with id {pid!r} to patch; known: {_ids(ids)}",
+                    f"no entry with id {shown(pid)} to patch; known: {_ids(ids)}",
                 )
             )
             continue
@@ -264,7 +282,7 @@ def _edit_timeline(
 
 
 def _ids(ids: list[Any]) -> str:
-    return ", ".join(str(i) for i in ids if i is not None) or "(none)"
+    return listing(i for i in ids if i is not None)
 
 
 def _drop_prefix(locs: Locations, prefix: Path_) -> None:
@@ -310,6 +328,11 @@ def _apply_sets(
     problems: list[Problem] = []
     for n, item in enumerate(sets, start=1):
         where = Location("--set", n, 1)
+        bad = lone_surrogate(item)
+        if bad is not None:  # from bytes that are not UTF-8 in the command line
+            message = f"not valid UTF-8 text ({bad!r}: a byte that is not UTF-8, or a surrogate)"
+            problems.append(Problem(where, "", message))
+            continue
         dotted, eq, raw = item.partition("=")
         dotted = dotted.strip()
         parts = dotted.split(".")
@@ -352,7 +375,7 @@ def _set_step(node: Any, part: str, creating: bool) -> tuple[str | int, str | No
         return part, f"cannot go into a {type(node).__name__} value"
     if part in node or (creating and part != ""):
         return part, None
-    return part, f"no {part!r} here; known: {', '.join(sorted(map(str, node))) or '(none)'}"
+    return part, f"no {part!r} here; known: {listing(sorted(map(str, node)))}"
 
 
 def _parse_value(raw: str) -> tuple[Any, Locations]:
@@ -591,9 +614,11 @@ def _problem_from_pydantic(err: Any, data: Any, locs: Locations, fallback: Locat
     elif kind == "string_pattern_mismatch":
         pattern = str(err.get("ctx", {}).get("pattern", ""))
         expected = _PATTERNS.get(pattern, f"text matching {pattern}")
-        message = f"expected {expected}, got {err['input']!r}"
+        message = f"expected {expected}, got {shown(err['input'])}"
+    elif kind == "json_invalid":  # its input is the whole scenario: never echo it
+        message = f"cannot check the data ({message})"
     elif kind != "value_error" and "input" in err and not (isinstance(err["input"], dict | list)):
-        message = f"{message} (got {err['input']!r})"
+        message = f"{message} (got {shown(err['input'])})"
     return Problem(_locate(path, locs, fallback), format_path(path), message)
 
 

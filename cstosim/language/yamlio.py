@@ -7,18 +7,27 @@ each path (a tuple of keys and list indices) to ``(file, line, column)``, 1-base
 Only the YAML core schema is accepted: any explicit tag such as ``!!python/object`` or ``!foo``
 is an error, so a scenario file can never construct arbitrary objects. Timestamps are kept as
 the strings the user wrote (``2022-01`` and ``2022-01-05`` stay text), and duplicate mapping keys
-are errors, as are recursive aliases and alias "bombs" (more than ``MAX_NODES`` values).
+are errors, as are recursive aliases and text that is not valid Unicode (lone surrogates).
+
+Hostile input meets limits, each named in its message: only regular files of at most
+``MAX_FILE_BYTES`` are read (never a device or a FIFO), mappings and lists nest at most
+``MAX_DEPTH`` levels, and aliases may add at most ``MAX_ALIAS_VALUES`` values ("billion laughs").
 """
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
@@ -26,8 +35,11 @@ Path_ = tuple[str | int, ...]
 
 _CORE = "tag:yaml.org,2002:"
 _NULL = f"{_CORE}null"
-MAX_NODES = 200_000  # far above any real scenario; stops "billion laughs" alias expansion
 _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+MAX_FILE_BYTES = 32 * 1024 * 1024  # 32 MiB: a scenario with 10^5 events is about 12 MB
+MAX_DEPTH = 64  # levels of nested mappings and lists; a real scenario uses at most 5
+MAX_ALIAS_VALUES = 100_000  # values that aliases (*name) may add; real scenarios add a few
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,11 @@ class Location:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a scenario: where, which field, and what was expected."""
+    """One thing wrong with a scenario: where, which field, and what was expected.
+
+    Printed on one line, with control characters escaped (see :func:`escape`), so no key, value
+    or file name can break the line or forge another one.
+    """
 
     location: Location
     path: str
@@ -52,7 +68,7 @@ class Problem:
 
     def __str__(self) -> str:
         field = f"{self.path}: " if self.path else ""
-        return f"{self.location}: {field}{self.message}"
+        return escape(f"{self.location}: {field}{self.message}")
 
 
 class ScenarioError(Exception):
@@ -63,6 +79,50 @@ class ScenarioError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+def escape(text: str) -> str:
+    """``text`` with every unprintable character (line breaks, controls, lone surrogates...)
+    written as its Python escape (``\\n``, ``\\x1b``, ``\\u2028``, ``\\ud800``)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in ``text`` (not valid Unicode, cannot be written as UTF-8)."""
+    return next((c for c in text if "\ud800" <= c <= "\udfff"), None)
+
+
+class _Limit(Exception):
+    """A limit was hit while reading: stop at once, with ruamel's mark and the limit's message."""
+
+    def __init__(self, mark: Any, message: str):
+        self.mark = mark
+        self.message = message
+
+
+class _DepthLimitedComposer(Composer):
+    """ruamel's composer, which recurses once per level, refusing more than MAX_DEPTH levels."""
+
+    def __init__(self, loader: Any = None):
+        super().__init__(loader)
+        self._nesting = 0
+        self.warn_double_anchors = False  # reusing an anchor's name is plain YAML, not a warning
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if not isinstance(event, CollectionStartEvent):
+            return super().compose_node(parent, index)
+        if self._nesting >= MAX_DEPTH:
+            raise _Limit(event.start_mark, _too_deep())
+        self._nesting += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._nesting -= 1
+
+
+def _too_deep() -> str:
+    return f"nesting too deep (limit {MAX_DEPTH} levels of mappings and lists)"
+
+
 class _Converter:
     def __init__(self, file: str):
         self.file = file
@@ -70,18 +130,27 @@ class _Converter:
         self.problems: list[Problem] = []
         self._scalars: SafeConstructor = YAML(typ="safe", pure=True).constructor
         self._open: set[int] = set()  # ids of the collection nodes being converted (alias cycles)
-        self._count = 0
+        self._done: set[int] = set()  # ids of the nodes converted once: a second time is an alias
+        self._aliased = 0  # values added by aliases
 
     def loc(self, node: Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: Node, path: Path_) -> Any:
-        self._count += 1
-        if self._count > MAX_NODES:
-            raise _TooLarge(self.loc(node))
+        if id(node) in self._done:
+            self._aliased += 1
+            if self._aliased > MAX_ALIAS_VALUES:
+                message = (
+                    f"more than {MAX_ALIAS_VALUES} values made by YAML aliases "
+                    "(the limit of alias expansion; an alias expanding to a huge document?)"
+                )
+                raise _Limit(node.start_mark, message)
+        self._done.add(id(node))
         self.locations[path] = self.loc(node)
         tag = _tag(node)
         if isinstance(node, MappingNode | SequenceNode):
+            if len(path) >= MAX_DEPTH:  # aliases can nest deeper than the text
+                raise _Limit(node.start_mark, _too_deep())
             if id(node) in self._open:
                 self._problem(node, path, "recursive YAML alias (a value that contains itself)")
                 return None
@@ -95,13 +164,22 @@ class _Converter:
         if tag not in _SCALAR_TAGS:
             return self._bad_tag(node, path, tag)
         if tag.endswith(("str", "timestamp")):
-            return str(node.value)
+            return self._text(node, path)
         try:
             return self._scalars.construct_object(node, deep=True)
         except (ValueError, KeyError, TypeError, YAMLError):
             kind = tag.replace(_CORE, "")
-            self._problem(node, path, f"{node.value!r} is not a valid YAML {kind}")
+            self._problem(node, path, f"{shown(node.value)} is not a valid YAML {kind}")
             return None
+
+    def _text(self, node: Node, path: Path_) -> str | None:
+        text = str(node.value)
+        bad = lone_surrogate(text)
+        if bad is not None:
+            message = f"text with a lone surrogate {bad!r}, which is not valid Unicode"
+            self._problem(node, path, message)
+            return None
+        return text
 
     def _mapping(self, node: MappingNode, path: Path_, tag: str) -> Any:
         if tag != f"{_CORE}map":
@@ -112,11 +190,16 @@ class _Converter:
                 self._problem(key_node, path, "mapping keys must be plain text")
                 continue
             key = str(key_node.value)
+            bad = lone_surrogate(key)
+            if bad is not None:
+                message = f"key with a lone surrogate {bad!r}, which is not valid Unicode"
+                self._problem(key_node, path, message)
+                continue
             if key == "<<":
                 self._problem(key_node, path, "YAML merge keys (<<) are not supported")
                 continue
             if key in out:
-                self._problem(key_node, (*path, key), f"duplicate key {key!r}")
+                self._problem(key_node, (*path, key), f"duplicate key {shown(key)}")
                 continue
             out[key] = self.convert(value_node, (*path, key))
             # a "field.path: message" points at the field's key, where the field is written
@@ -132,16 +215,24 @@ class _Converter:
         self.problems.append(Problem(self.loc(node), format_path(path), message))
 
     def _bad_tag(self, node: Node, path: Path_, tag: str) -> None:
-        shown = tag.replace(_CORE, "!!")
+        written = tag.replace(_CORE, "!!")
         self._problem(
-            node, path, f"YAML tag {shown} is not allowed (only plain YAML: maps, lists, scalars)"
+            node, path, f"YAML tag {written} is not allowed (only plain YAML: maps, lists, scalars)"
         )
         return None
 
 
-class _TooLarge(Exception):
-    def __init__(self, location: Location):
-        self.location = location
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: messages quote values, not documents."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
+
+
+def listing(names: Iterable[Any], limit: int = 30) -> str:
+    """``'a, b, c'``, at most ``limit`` names (then ``'..., and 12 more'``), or ``'(none)'``."""
+    items = [str(n) for n in names]
+    more = f", and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more or "(none)"
 
 
 def format_path(path: Path_) -> str:
@@ -155,29 +246,79 @@ def format_path(path: Path_) -> str:
 def load_located(path: Path) -> tuple[Any, dict[Path_, Location]]:
     """Parse one YAML file safely; return its data and the location of every value.
 
-    Raises :class:`ScenarioError` for unreadable files, syntax errors, tags and duplicate keys.
+    Raises :class:`ScenarioError` for unreadable files (missing, not a regular file, over
+    ``MAX_FILE_BYTES``), syntax errors, tags, duplicate keys and the limits of the module.
     """
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_capped(path)
     except FileNotFoundError:
         raise _error(name, 1, 1, "file not found") from None
-    except IsADirectoryError:
-        raise _error(name, 1, 1, "is a directory, expected a YAML file") from None
+    except _NotRegular as exc:
+        raise _error(name, 1, 1, f"{exc}, expected a YAML file") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise _error(name, 1, 1, f"cannot read file: {reason}") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _line_col(exc.object[: exc.start].decode("utf-8", "replace"))
         message = f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8"
         raise _error(name, line, col, message) from None
-    except OSError as exc:
-        raise _error(name, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    return parse_located(text, name)
+    return parse_located(text.replace("\r\n", "\n").replace("\r", "\n"), name)
+
+
+class _NotRegular(OSError):
+    """A path that is not a regular file (a directory, a device, a FIFO, a socket)."""
+
+
+def file_kind(mode: int) -> str | None:
+    """None for a regular file's ``st_mode``; otherwise what the path is, e.g. 'is a directory'."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    kinds = {
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISFIFO: "a FIFO",
+        stat.S_ISSOCK: "a socket",
+    }
+    kind = next((text for test, text in kinds.items() if test(mode)), "a special file")
+    return f"not a regular file ({kind})"
+
+
+def read_capped(path: Path) -> bytes:
+    """The bytes of the regular file ``path``; never blocks on a FIFO or reads a device.
+
+    Raises :class:`OSError` (``FileNotFoundError``, a ``_NotRegular`` one saying what the path
+    is, or one saying the file is over ``MAX_FILE_BYTES``).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once
+    try:
+        kind = file_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise _NotRegular(kind)
+        with open(fd, "rb", closefd=False) as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        limit = f"{MAX_FILE_BYTES // 2**20} MiB"
+        raise OSError(0, f"the file is larger than {limit} (the limit for a scenario file)")
+    return data
 
 
 def parse_located(text: str, name: str = "<string>") -> tuple[Any, dict[Path_, Location]]:
     """Like :func:`load_located`, for YAML ``text`` that claims to come from file ``name``."""
-    yaml = YAML(typ="rt")
+    # The plain (safe) composer, not the round-trip one: the round-trip scanner marks each fold
+    # of a folded block scalar (`>`) with a BEL character, which only its own constructor strips.
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = _DepthLimitedComposer
     try:
         node = yaml.compose(text)
+    except _Limit as exc:
+        raise _error(name, exc.mark.line + 1, exc.mark.column + 1, exc.message) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -196,9 +337,8 @@ def parse_located(text: str, name: str = "<string>") -> tuple[Any, dict[Path_, L
     converter = _Converter(name)
     try:
         data = converter.convert(node, ())
-    except _TooLarge as exc:
-        message = f"more than {MAX_NODES} values (an alias expanding to a huge document?)"
-        raise ScenarioError([Problem(exc.location, "", message)]) from None
+    except _Limit as exc:
+        raise _error(name, exc.mark.line + 1, exc.mark.column + 1, exc.message) from None
     if converter.problems:
         raise ScenarioError(converter.problems)
     return data, converter.locations
