@@ -25,9 +25,9 @@ from numpy.typing import NDArray
 
 from cstosim.engine.eventlog import EventLog, categorical
 from cstosim.language.parameters import Parameters
-from cstosim.language.scenario import Event, Scenario, day_of, month_index
+from cstosim.language.scenario import Scenario, month_index
 from cstosim.model import draws, metrics, rules
-from cstosim.model.calendar import month_label, months_between
+from cstosim.model.calendar import events_by_month, month_label, months_between
 from cstosim.model.columns import AGENT_REPORTERS, MODEL_REPORTERS
 from cstosim.model.levels import (
     ABSENT,
@@ -105,13 +105,7 @@ class VectorRun:
         self.ramps: list[Ramp] = []
         self.log = EventLog(r)
         self.t = 0
-        self._events: dict[tuple[int, int], list[Event]] = {}
-        order = sorted(
-            enumerate(scenario.events),
-            key=lambda ie: (month_index(ie[1].date), day_of(ie[1].date) or 0, ie[0]),
-        )
-        for _, ev in order:
-            self._events.setdefault(month_index(ev.date), []).append(ev)
+        self._events = events_by_month(scenario.events)
         self._record_model: dict[str, list[Any]] = {name: [] for name in MODEL_REPORTERS}
         self._record_members: dict[str, list[Any]] = {
             name: [] for name in AGENT_REPORTERS if name != "member"
@@ -137,16 +131,10 @@ class VectorRun:
         return self.roster & (self.level >= ACTIVE) & (self.level <= DISENGAGED)
 
     def index(self, code: str) -> int | None:
-        try:
-            return self.shared.codes.index(code)
-        except ValueError:
-            return None
+        return self.shared.member_index(code)
 
     def source_index(self, code: str) -> int | None:
-        try:
-            return self.shared.sources.index(code)
-        except ValueError:
-            return None
+        return self.shared.source_index(code)
 
     @property
     def month(self) -> tuple[int, int]:

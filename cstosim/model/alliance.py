@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from cstosim.language.parameters import Parameters
-from cstosim.language.scenario import Event, Scenario, day_of, month_index
+from cstosim.language.scenario import Event, Scenario, month_index
 from cstosim.model import draws, metrics, rules
 from cstosim.model.agents import MemberState
-from cstosim.model.calendar import months_between
+from cstosim.model.calendar import events_by_month, months_between
 from cstosim.model.columns import AGENT_REPORTERS, EVENT_COLUMNS, MODEL_REPORTERS
 from cstosim.model.events import HANDLERS, advance_ramps
 from cstosim.model.levels import (
@@ -106,13 +106,7 @@ class AllianceModel(mesa.Model):
         self.ramps: list[Ramp] = []
         self.chair: str | None = None
         self.exits = 0
-        self._events: dict[tuple[int, int], list[Event]] = {}
-        order = sorted(
-            enumerate(spec.events),
-            key=lambda ie: (month_index(ie[1].date), day_of(ie[1].date) or 0, ie[0]),
-        )
-        for _, ev in order:
-            self._events.setdefault(month_index(ev.date), []).append(ev)
+        self._events = events_by_month(spec.events)
         self.member_agents: list[MemberState] = [
             MemberState(self, code, i) for i, code in enumerate(self.state.codes)
         ]
@@ -134,17 +128,11 @@ class AllianceModel(mesa.Model):
 
     def index(self, code: str) -> int | None:
         """Member index of ``code``, or None if it is not a member."""
-        try:
-            return self.state.codes.index(code)
-        except ValueError:
-            return None
+        return self.state.member_index(code)
 
     def source_index(self, code: str) -> int | None:
         """Index of ``code`` among threat/tie sources (members, then actors)."""
-        try:
-            return self.state.sources.index(code)
-        except ValueError:
-            return None
+        return self.state.source_index(code)
 
     def takes_part(self, code: str) -> bool:
         """True if member ``code`` has joined and not exited (active, disengaged or frozen)."""

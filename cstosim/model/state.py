@@ -86,6 +86,15 @@ class AllianceState:
     def n(self) -> int:
         return len(self.codes)
 
+    def member_index(self, code: str) -> int | None:
+        """Member index of ``code``, or None if it is not a member."""
+        return self.codes.index(code) if code in self.codes else None
+
+    def source_index(self, code: str) -> int | None:
+        """Index of ``code`` among threat/tie sources (members, then actors), or None."""
+        sources = self.sources
+        return sources.index(code) if code in sources else None
+
     def present(self) -> NDArray[np.bool_]:
         """Members taking part: joined, in the roster and not exited (active..frozen)."""
         return self.roster & (self.level >= ACTIVE) & (self.level <= FROZEN)
