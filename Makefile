@@ -1,6 +1,8 @@
 # Two entry points, each setting everything up first (see README.md):
-#   make run    install into .venv, validate the shipped scenarios, run the CSTO essay scenario
-#   make test   install into .venv (with dev tools), run the tests with the coverage floor
+#   make run    install into .venv (the tool alone), validate the shipped scenarios, run the
+#               CSTO essay scenario
+#   make test   install into .venv with the dev tools and the optional extras (dashboard,
+#               exploration, calibration), run the tests with the coverage floor
 #   make check  lint, format check and type check (what CI runs besides the tests)
 
 VENV    ?= .venv
@@ -18,11 +20,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-run: $(VENV)/.installed-dev
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
 	$(BIN)/cstosim validate scenarios/*.yaml
 	$(BIN)/cstosim run $(SCENARIO) $(RUN_ARGS)
 
