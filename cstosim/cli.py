@@ -2,6 +2,10 @@
 
 Exit codes: 0 success; 2 bad input (invalid scenario, missing file, bad option); 1 a failure
 while running (one line; ``--debug`` shows the traceback).
+
+Start-up is kept short (``cstosim --help``, ``cstosim validate``): this module imports only
+click and the runner's defaults at import time; pandas, NumPy, Mesa, pyarrow and matplotlib are
+imported inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -15,9 +19,7 @@ from typing import Any
 import click
 
 from cstosim import __version__
-from cstosim.language.loader import load_scenario
-from cstosim.language.scenario import json_schema
-from cstosim.language.yamlio import ScenarioError
+from cstosim.engine.defaults import DEFAULT_ENGINE, DEFAULT_REPLICATES, DEFAULT_SEED, ENGINES
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -50,6 +52,9 @@ def validate(files: tuple[Path, ...], sets: tuple[str, ...]) -> None:
     Each problem is printed as file:line:column: field.path: message. Exits 0 when every file
     is valid and 2 otherwise.
     """
+    from cstosim.language.loader import load_scenario
+    from cstosim.language.yamlio import ScenarioError
+
     failed = False
     for file in files:
         try:
@@ -72,6 +77,8 @@ def validate(files: tuple[Path, ...], sets: tuple[str, ...]) -> None:
 @click.option("--indent", default=2, show_default=True, help="Indentation of the JSON output.")
 def schema(indent: int) -> None:
     """Print the JSON Schema of scenario files (for editors and standard validators)."""
+    from cstosim.language.scenario import json_schema
+
     click.echo(json.dumps(json_schema(), indent=indent))
 
 
@@ -94,8 +101,6 @@ _debug_option = click.option("--debug", is_flag=True, help="Show the full traceb
 
 def _run_options(func: Any) -> Any:
     """Options shared by ``run`` and ``compare``."""
-    from cstosim.engine.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED
-
     options = [
         click.option(
             "-n",
@@ -118,6 +123,14 @@ def _run_options(func: Any) -> Any:
             type=click.IntRange(min=1),
             default=None,
             help="Worker processes [default: all cores]. Results do not depend on it.",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default=None,
+            help="vector: all replicates of a chunk at once as arrays, the same results as the "
+            "Mesa model replicate for replicate (fast); mesa: the reference Mesa "
+            f"AllianceModel, one replicate at a time [default: {DEFAULT_ENGINE}].",
         ),
         click.option(
             "--until",
@@ -167,6 +180,7 @@ class _BadInput(Exception):
 def _guard(debug: bool, action: Any) -> Any:
     """Run ``action``; map errors to exit codes (2 bad input, 1 failure, 130 interrupted)."""
     from cstosim.analysis.compare import CompareError
+    from cstosim.language.yamlio import ScenarioError
     from cstosim.runs import InputError
     from cstosim.store.results import OutputExistsError, ResultsError
 
@@ -209,6 +223,7 @@ class _RunOptions:
     replicates: int | None
     seed: int | None
     jobs: int | None
+    engine: str | None
     until: str | None
     out: Path | None
     sets: tuple[str, ...]
@@ -220,7 +235,7 @@ class _RunOptions:
 
     def request(self, file: Path | None, sets: Any) -> Any:
         """A :class:`cstosim.runs.RunRequest` for one scenario file."""
-        from cstosim.engine.ensemble import DEFAULT_REPLICATES, DEFAULT_SEED, default_jobs
+        from cstosim.engine.ensemble import default_jobs
         from cstosim.runs import RunRequest
 
         return RunRequest(
@@ -228,6 +243,7 @@ class _RunOptions:
             seed=self.seed if self.seed is not None else DEFAULT_SEED,
             jobs=self.jobs if self.jobs is not None else default_jobs(),
             until=self.until,
+            engine=self.engine if self.engine is not None else DEFAULT_ENGINE,
             figure_format=None if self.no_plot else self.fmt,
             quiet=self.quiet,
             command=["cstosim", *sys.argv[1:]],
@@ -237,6 +253,7 @@ class _RunOptions:
 
 
 def _load_for_run(file: Path, sets: Any, until: str | None) -> Any:
+    from cstosim.language.loader import load_scenario
     from cstosim.runs import check_until
 
     scenario = load_scenario(file, sets)
@@ -267,8 +284,7 @@ def _print_run_table(folder: Path) -> None:
     members = Table(title=f"Probability of each member's state in {when}", title_justify="left")
     for name in ("member", "disengaged", "frozen", "exited", "ever exited"):
         members.add_column(name, justify="left" if name == "member" else "right")
-    order = pd.read_parquet(folder / "members.parquet", columns=["member"])["member"].unique()
-    rank = {code: i for i, code in enumerate(order)}
+    rank = {code: i for i, code in enumerate(_member_order(folder / "members.parquet"))}
     for code, p in sorted(final["members"].items(), key=lambda item: rank.get(item[0], 0)):
         members.add_row(
             code,
@@ -278,6 +294,14 @@ def _print_run_table(folder: Path) -> None:
             ),
         )
     console.print(members)
+
+
+def _member_order(path: Path) -> list[str]:
+    """Members in the order of the table, from its first rows only (the file may be huge)."""
+    import pyarrow.parquet as pq
+
+    batch = next(pq.ParquetFile(path).iter_batches(batch_size=1 << 16, columns=["member"]), None)
+    return [] if batch is None else list(dict.fromkeys(batch.column(0).to_pylist()))
 
 
 @main.command()
@@ -295,8 +319,10 @@ def run(scenario: Path, **options: Any) -> None:
       events.parquet          one row per replicate and event (scenario and endogenous)
       summary.csv             per month: quantiles of each metric, state probabilities
       figures/                cohesion, alignment, engagement, exit (see `cstosim plot`)
-    Every column is described in results/README.md. At the end a table shows the final
-    cohesion quantiles and each member's probability of being disengaged, frozen or exited.
+    Every column is described in results/README.md. Tables are written chunk by chunk as
+    replicates finish, so memory does not grow with --replicates. At the end a table shows
+    the final cohesion quantiles and each member's probability of being disengaged, frozen
+    or exited.
 
     Exit codes: 0 success; 2 bad input (scenario errors, missing file, bad --set or --until,
     existing output folder); 1 failure while running; 130 interrupted (nothing written).
@@ -375,8 +401,9 @@ def compare(
 
     A and B are scenario files (both are run with the same seed per replicate) or results
     folders of `cstosim run` made with equal --seed and --replicates (an error otherwise); a
-    scenario file next to a results folder is run with that folder's seed, replicates and
-    --until unless given. --set changes both scenarios, --set-a and --set-b one of them.
+    scenario file next to a results folder is run with that folder's seed, replicates,
+    --until and --engine unless given. --set changes both scenarios, --set-a and --set-b one
+    of them.
 
     \b
     Example ("what if Armenia had been answered in 2022?"):
@@ -424,7 +451,7 @@ def _compare(
     for name, path, extra in sides:
         if path.is_dir() and extra:
             raise InputError(f"--set cannot change results folder {path} ({name.upper()})")
-    # a scenario next to a results folder takes that folder's seed, replicates and until
+    # a scenario next to a results folder takes that folder's seed, replicates, until, engine
     if folders:
         manifest = read_manifest(next(iter(folders.values())))
         opts = dataclasses.replace(
@@ -432,6 +459,7 @@ def _compare(
             replicates=opts.replicates or manifest.get("replicates"),
             seed=opts.seed if opts.seed is not None else manifest.get("root_seed"),
             until=opts.until or manifest.get("until"),
+            engine=opts.engine or manifest.get("engine"),
         )
     scenarios = {
         name: _load_for_run(path, extra, opts.until)

@@ -1,26 +1,24 @@
 """From a scenario to a results folder: run the ensemble, write the folder, draw the figures.
 
-This is the one place where the layers meet (engine → store → views); ``cstosim.cli`` calls it
-and ``cstosim compare`` reuses :func:`produce`. Nothing below imports this module.
+This is the one place where the layers meet (engine → store → views): the engine yields chunks
+of replicates, the store writes each one as it comes, the views draw from the written folder.
+``cstosim.cli`` calls it and ``cstosim compare`` reuses :func:`produce`. Nothing below imports
+this module, and importing it costs no more than the standard library.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cstosim.engine.ensemble import (
-    DEFAULT_REPLICATES,
-    DEFAULT_SEED,
-    Ensemble,
-    Progress,
-    run_ensemble,
-)
+from cstosim.engine.defaults import DEFAULT_ENGINE, DEFAULT_REPLICATES, DEFAULT_SEED
 
 if TYPE_CHECKING:
     from cstosim.language.scenario import Scenario
+
+Progress = Callable[[int], None]
 
 
 @contextmanager
@@ -35,11 +33,11 @@ def progress_bar(
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.progress import Progress as Bar
 
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -49,7 +47,7 @@ def progress_bar(
         TextColumn("eta"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    with Bar(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -93,6 +91,8 @@ class RunRequest:
     seed: int = DEFAULT_SEED
     jobs: int = 1
     until: str | None = None
+    engine: str = DEFAULT_ENGINE
+    chunk_size: int | None = None  # None: the engine's default (cstosim.engine.ensemble)
     figure_format: str | None = "png"  # None: no figures
     quiet: bool = False
     command: Sequence[str] = ()
@@ -101,15 +101,28 @@ class RunRequest:
     label: str = "replicates"
 
 
-def produce(folder: Any, scenario: Scenario, request: RunRequest) -> Ensemble:
-    """Run the ensemble and write a complete results folder into the existing ``folder``."""
-    from cstosim.store.results import RunInfo, finish_manifest, utc_now, write_results
+def produce(folder: Any, scenario: Scenario, request: RunRequest) -> dict[str, Any]:
+    """Run the ensemble into the existing ``folder`` chunk by chunk, then draw the figures.
+
+    Each chunk of replicates is written as it arrives (``store.results.ResultsWriter``), so memory
+    does not grow with ``request.replicates``. Returns the manifest.
+    """
+    from cstosim.engine.ensemble import plan_ensemble, stream_ensemble
+    from cstosim.store.results import ResultsWriter, RunInfo, finish_manifest, utc_now
 
     started = utc_now()
-    with progress_bar(request.replicates, request.label, request.quiet) as advance:
-        ensemble = run_ensemble(
-            scenario, request.replicates, request.seed, request.until, request.jobs, advance
+    try:
+        plan = plan_ensemble(
+            scenario,
+            request.replicates,
+            request.seed,
+            request.until,
+            request.jobs,
+            request.engine,
+            request.chunk_size,
         )
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     info = RunInfo(
         scenario_file=request.scenario_file,
         sets=list(request.sets),
@@ -117,18 +130,25 @@ def produce(folder: Any, scenario: Scenario, request: RunRequest) -> Ensemble:
         started=started,
         jobs_requested=request.jobs,
     )
-    write_results(folder, ensemble, scenario, info)
+    with ResultsWriter(folder, scenario, plan.replicates) as writer:
+        with (
+            progress_bar(plan.replicates, request.label, request.quiet) as advance,
+            closing(stream_ensemble(scenario, plan, advance)) as chunks,
+        ):
+            for chunk in chunks:
+                writer.add(chunk.model, chunk.members, chunk.events)
+        manifest = writer.finish(plan, info)
     if request.figure_format is not None:
         from cstosim.views.plots import plot_results
 
         plot_results(folder, request.figure_format)
     finish_manifest(folder)
-    return ensemble
+    return manifest
 
 
 def run_to_folder(
     target: Any, scenario: Scenario, request: RunRequest, force: bool = False
-) -> Ensemble:
+) -> dict[str, Any]:
     """:func:`produce` into ``target`` atomically: all of it or, on any failure, nothing."""
     from pathlib import Path
 

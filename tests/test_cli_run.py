@@ -56,6 +56,12 @@ def test_subprocess_run_jobs_2_equals_jobs_1(tmp_path: Path) -> None:
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name])
     assert (tmp_path / "j1" / "summary.csv").read_text() == (out / "summary.csv").read_text()
+    hashes = [
+        {k: v["sha256"] for k, v in json.loads((f / "manifest.json").read_text())["files"].items()
+         if isinstance(v, dict)}
+        for f in (tmp_path / "j1", out)
+    ]  # fmt: skip
+    assert hashes[0] == hashes[1]  # the same bytes, whatever the chunks and processes
     bad = subprocess.run(
         [str(CSTOSIM), "run", str(EXAMPLE), "--set", "nope.x=1", "--out", str(tmp_path / "bad")],
         capture_output=True,
@@ -76,6 +82,8 @@ def test_options_are_recorded(tmp_path: Path) -> None:
         "77",
         "--jobs",
         "1",
+        "--engine",
+        "mesa",
         "--until",
         "2023-03",
         "--set",
@@ -90,6 +98,7 @@ def test_options_are_recorded(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replicates"] == 3 and manifest["root_seed"] == 77
     assert manifest["until"] == "2023-03" and manifest["jobs"] == 1
+    assert manifest["engine"] == "mesa" and manifest["chunk_size"] == 100
     assert manifest["sets"] == ["members.ALP.exit_cost=0.55", "parameters.alignment_noise=0.02"]
     model = pd.read_parquet(out / "model.parquet")
     assert str(model["date"].max()) == "2023-03-01"
@@ -147,7 +156,7 @@ def test_interrupted_run_leaves_no_folder(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(ensemble, "run_replicate", interrupt)
     out = tmp_path / "results" / "example" / "run"
-    result = run("-n", "6", "-j", "1", "--out", str(out))
+    result = run("-n", "6", "-j", "1", "--engine", "mesa", "--out", str(out))
     assert result.exit_code == 130
     assert "no results folder" in result.output
     assert calls == [0, 1, 2, 3]
@@ -189,13 +198,13 @@ def test_failure_is_one_line_and_debug_shows_traceback(tmp_path: Path, monkeypat
         raise RuntimeError("model diverged\nsecond line")
 
     monkeypatch.setattr(ensemble, "run_replicate", explode)
-    result = run("-n", "2", "-j", "1", "--out", str(tmp_path / "f"))
+    result = run("-n", "2", "-j", "1", "--engine", "mesa", "--out", str(tmp_path / "f"))
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.startswith("error")]
     assert lines == [
         "error: RuntimeError: model diverged second line (run with --debug for the traceback)"
     ]
-    debug = run("-n", "2", "-j", "1", "--out", str(tmp_path / "f"), "--debug")
+    debug = run("-n", "2", "-j", "1", "--engine", "mesa", "--out", str(tmp_path / "f"), "--debug")
     assert debug.exit_code == 1 and isinstance(debug.exception, RuntimeError)
     assert not (tmp_path / "f").exists()
 
@@ -225,6 +234,7 @@ def test_help_explains_outputs(command: str) -> None:
             "--replicates",
             "--seed",
             "--jobs",
+            "--engine",
             "--until",
             "--out",
             "--set",
@@ -235,6 +245,52 @@ def test_help_explains_outputs(command: str) -> None:
             "--debug",
         ):
             assert option in result.output
+        text = " ".join(result.output.split())
+        assert "vector: all replicates of a chunk at once as arrays" in text
+        assert "mesa: the reference Mesa AllianceModel, one replicate at a time" in text
     if command == "run":
         assert "manifest.json" in result.output and "summary.csv" in result.output
         assert "20231123" in result.output
+
+
+def test_unknown_engine_exits_2(tmp_path: Path) -> None:
+    result = run("--engine", "gpu", "--out", str(tmp_path / "x"))
+    assert result.exit_code == 2 and "gpu" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_vector_engine_jobs_2_equals_jobs_1(tmp_path: Path) -> None:
+    pytest.importorskip("cstosim.engine.vector")
+    common = ("-n", "7", "--seed", "4", "--engine", "vector", "--no-plot", "-q")
+    one = run(*common, "-j", "1", "--out", str(tmp_path / "j1"))
+    two = run(*common, "-j", "2", "--out", str(tmp_path / "j2"))
+    assert one.exit_code == 0 and two.exit_code == 0, one.output + two.output
+    a, b = tables(tmp_path / "j1"), tables(tmp_path / "j2")
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name])
+    for file in ("summary.csv", "members.parquet", "events.parquet"):
+        assert (tmp_path / "j1" / file).read_bytes() == (tmp_path / "j2" / file).read_bytes()
+    manifest = json.loads((tmp_path / "j2" / "manifest.json").read_text())
+    assert manifest["engine"] == "vector" and manifest["jobs"] == 2
+
+
+HEAVY = ("pandas", "mesa", "matplotlib", "pyarrow")
+
+
+def test_the_cli_imports_nothing_heavy() -> None:
+    """`cstosim --help` and `cstosim validate` start fast: no pandas, Mesa, matplotlib or
+    pyarrow at import time (they are imported by the commands that need them)."""
+    code = f"import cstosim.cli, sys; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+    validate = (
+        "import sys; from click.testing import CliRunner; from cstosim.cli import main; "
+        f"r = CliRunner().invoke(main, ['validate', {str(EXAMPLE)!r}]); "
+        f"print(r.exit_code, sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", validate], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "0 []"

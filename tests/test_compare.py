@@ -157,3 +157,25 @@ def test_scenario_next_to_a_folder_takes_its_seed(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "cannot change results folder" in refused.output
     exists = invoke("compare", str(a), str(EXAMPLE), "--out", str(out), "--no-plot")
     assert exists.exit_code == 2 and "already exists" in exists.output
+
+
+def test_compare_runs_both_sides_with_the_engine_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    args = ("-n", "3", "--seed", "2", "-j", "1", "--no-plot", "-q", "--engine", "mesa")
+    result = invoke("compare", str(EXAMPLE), str(EXAMPLE), *args, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for side in ("a", "b"):
+        assert json.loads((out / side / "manifest.json").read_text())["engine"] == "mesa"
+
+
+def test_scenario_next_to_a_folder_takes_its_engine(tmp_path: Path) -> None:
+    from cstosim.engine.defaults import DEFAULT_ENGINE, ENGINES
+
+    other = next(e for e in ENGINES if e != DEFAULT_ENGINE)
+    if other == "vector":
+        pytest.importorskip("cstosim.engine.vector")
+    a = make_run(tmp_path / "a", 6, 3, "--engine", other)
+    out = tmp_path / "c"
+    result = invoke("compare", str(a), str(EXAMPLE), "--out", str(out), "--no-plot", "-q")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "b" / "manifest.json").read_text())["engine"] == other

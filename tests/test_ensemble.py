@@ -47,9 +47,53 @@ def test_chunks_cover_every_replicate_once_in_order(n: int, jobs: int) -> None:
     assert chunk_ranges(0, 2) == []
 
 
+@pytest.mark.parametrize(
+    ("n", "jobs", "rows", "size"),
+    [
+        (100_000, 1, 168, 5952),  # essay-sized replicates: about a million member rows a chunk
+        (100_000, 1, 3411, 293),  # history-sized replicates
+        (100_000, 1, 10, 10_000),  # at most 10,000
+        (100_000, 1, 10**7, 250),  # at least 250
+        (20_000, 2, 168, 2500),  # several chunks per worker
+        (7, 1, 168, 7),
+    ],
+)
+def test_vector_chunks_are_large(n: int, jobs: int, rows: int, size: int) -> None:
+    assert ensemble.default_chunk_size(n, jobs, "vector", rows) == size
+    chunks = chunk_ranges(n, jobs, "vector", rows)
+    assert [k for c in chunks for k in c] == list(range(n))
+    assert ensemble.default_chunk_size(n, jobs, "mesa", rows) <= 200
+
+
+def test_rows_per_replicate(scenario) -> None:
+    # example-triad: 2020-01 … 2022-12 (36 months), three members
+    assert ensemble.rows_per_replicate(scenario, None) == 36 * 3
+    assert ensemble.rows_per_replicate(scenario, "2023-06") == 42 * 3
+
+
+def test_plan_checks_its_inputs(scenario) -> None:
+    plan = ensemble.plan_ensemble(scenario, replicates=5, jobs=8, engine="mesa", chunk_size=2)
+    assert plan.jobs == 5 and plan.chunks == (range(0, 2), range(2, 4), range(4, 5))
+    assert plan.chunk_size == 2 and plan.engine == "mesa"
+    for kwargs, message in (
+        ({"replicates": 0}, "replicates"),
+        ({"jobs": 0}, "jobs"),
+        ({"chunk_size": 0}, "chunk size"),
+        ({"engine": "gpu"}, "unknown engine 'gpu'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            ensemble.plan_ensemble(scenario, **kwargs)
+
+
+def test_vector_engine_missing_is_a_clear_error(scenario, monkeypatch) -> None:
+    monkeypatch.setattr(ensemble.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match="vector engine is not available"):
+        ensemble.plan_ensemble(scenario, engine="vector")
+
+
 def test_replicate_k_is_the_same_for_3_and_6_replicates(scenario) -> None:
-    small = run_ensemble(scenario, replicates=3, root_seed=7)
-    large = run_ensemble(scenario, replicates=6, root_seed=7)
+    small = run_ensemble(scenario, replicates=3, root_seed=7, engine="mesa")
+    large = run_ensemble(scenario, replicates=6, root_seed=7, engine="mesa")
     for name in ("model", "members", "events"):
         a = small.table(name)
         b = large.table(name)
@@ -120,12 +164,68 @@ def test_worker_functions_in_process(scenario) -> None:
 
     previous = signal.getsignal(signal.SIGINT)
     try:
-        ensemble._init_worker(scenario, 7, None)
-        number, done, tables = ensemble._worker_chunk((3, 1, 3))
+        ensemble._init_worker(scenario, 7, None, "mesa")
+        number, done, tables = ensemble._worker_chunk((3, range(1, 3)))
     finally:
         signal.signal(signal.SIGINT, previous)
     assert (number, done) == (3, 2)
-    expected = ensemble.run_chunk(scenario, 7, range(1, 3), None)
+    expected = ensemble.run_chunk(scenario, 7, range(1, 3), None, "mesa")
     for got, want in zip(tables, expected, strict=True):
         pd.testing.assert_frame_equal(got, want)
     assert list(tables[0]["replicate"].unique()) == [1, 2]
+
+
+@pytest.mark.parametrize("window", [1, 2, 4])
+def test_in_order_reorders_and_holds_at_most_window(window: int) -> None:
+    """Tasks finishing last-started-first come out in order; never more than ``window`` held."""
+    running: list[int] = []
+    yielded: list[int] = []
+    progress: list[int] = []
+
+    def receive() -> tuple[int, int, str]:
+        number = running.pop()  # the most recently started task finishes first
+        return number, 10, f"result {number}"
+
+    def submit(number: int) -> None:
+        running.append(number)
+        assert number < len(yielded) + window  # the next one to yield and window - 1 beyond
+
+    for number, result in ensemble._in_order(7, window, submit, receive, progress.append):
+        assert result == f"result {number}"
+        yielded.append(number)
+    assert yielded == list(range(7))
+    assert progress == [10] * 7 and running == []
+
+
+def test_chunks_stream_in_replicate_order_with_two_processes(scenario) -> None:
+    plan = ensemble.plan_ensemble(scenario, 6, 4, jobs=2, engine="mesa", chunk_size=1)
+    done: list[int] = []
+    chunks = list(ensemble.stream_ensemble(scenario, plan, done.append))
+    assert [c.number for c in chunks] == list(range(6))
+    assert [list(c.members["replicate"].unique()) for c in chunks] == [[k] for k in range(6)]
+    assert sum(done) == 6
+
+
+def test_same_seed_same_tables_for_any_jobs_and_chunks(scenario) -> None:
+    one = run_ensemble(scenario, replicates=5, root_seed=9, engine="mesa")
+    two = run_ensemble(scenario, replicates=5, root_seed=9, jobs=2, engine="mesa", chunk_size=2)
+    assert (one.jobs, two.jobs, two.chunk_size) == (1, 2, 2)
+    for name in ("model", "members", "events"):
+        pd.testing.assert_frame_equal(one.table(name), two.table(name))
+
+
+def test_a_failure_in_a_worker_reaches_the_caller(scenario) -> None:
+    with pytest.raises(ValueError, match="before the calendar start"):  # raised by the model
+        run_ensemble(scenario, replicates=4, until="2019-01", jobs=2, engine="mesa", chunk_size=1)
+
+
+def test_vector_engine_same_tables_for_any_jobs(scenario) -> None:
+    pytest.importorskip("cstosim.engine.vector")
+    one = run_ensemble(scenario, replicates=6, root_seed=9, engine="vector")
+    two = run_ensemble(scenario, replicates=6, root_seed=9, jobs=2, engine="vector")
+    three = run_ensemble(scenario, replicates=6, root_seed=9, engine="vector", chunk_size=4)
+    assert one.engine == "vector" and two.jobs == 2
+    for name in ("model", "members", "events"):
+        assert one.table(name).columns[0] == "replicate"
+        pd.testing.assert_frame_equal(one.table(name), two.table(name))
+        pd.testing.assert_frame_equal(one.table(name), three.table(name))

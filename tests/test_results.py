@@ -12,6 +12,7 @@ import pytest
 from cstosim.engine.ensemble import Ensemble, run_ensemble
 from cstosim.language.loader import load_scenario
 from cstosim.runs import RunRequest, run_to_folder
+from cstosim.store import manifest as M
 from cstosim.store import results as R
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
@@ -19,8 +20,9 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yam
 MANIFEST_FIELDS = {
     "format", "format_version", "cstosim_version", "git_commit", "git_dirty", "python",
     "platform", "versions", "scenario_name", "scenario_title", "scenario_file", "sets",
-    "scenario_sha256", "calendar", "until", "root_seed", "replicates", "jobs", "jobs_requested",
-    "seeding", "command", "command_line", "started", "ended", "wall_time_s", "files",
+    "scenario_sha256", "calendar", "until", "root_seed", "replicates", "engine", "chunk_size",
+    "jobs", "jobs_requested", "seeding", "summary_method", "command", "command_line", "started",
+    "ended", "wall_time_s", "files",
 }  # fmt: skip
 
 
@@ -36,6 +38,8 @@ def folder(tmp_path_factory, scenario) -> Path:
         replicates=4,
         seed=5,
         jobs=1,
+        engine="mesa",
+        chunk_size=3,
         figure_format=None,
         quiet=True,
         command=["cstosim", "run", str(EXAMPLE)],
@@ -43,6 +47,15 @@ def folder(tmp_path_factory, scenario) -> Path:
     )
     run_to_folder(target, scenario, request)
     return target
+
+
+def test_streamed_tables_hold_the_rows_of_an_in_memory_run(folder: Path, scenario) -> None:
+    """Written in chunks of 3 replicates (3 + 1): the rows of an in-memory run, in order."""
+    ens = run_ensemble(scenario, replicates=4, root_seed=5, engine="mesa")
+    for name in ("model", "members", "events"):
+        back = R.read_table(folder / f"{name}.parquet")
+        want = ens.table(name).astype({"date": back["date"].dtype})
+        pd.testing.assert_frame_equal(back, want)
 
 
 def test_folder_layout_and_columns(folder: Path) -> None:
@@ -90,6 +103,8 @@ def test_manifest_fields(folder: Path, scenario) -> None:
     assert set(manifest) >= MANIFEST_FIELDS
     assert manifest["root_seed"] == 5 and manifest["replicates"] == 4
     assert manifest["jobs"] == 1
+    assert manifest["engine"] == "mesa" and manifest["chunk_size"] == 3
+    assert manifest["summary_method"] == "in-memory"
     assert manifest["scenario_name"] == "example-triad"
     for package in ("mesa", "numpy", "pandas"):
         assert manifest["versions"][package]
@@ -98,6 +113,8 @@ def test_manifest_fields(folder: Path, scenario) -> None:
     for name, entry in manifest["files"].items():
         if isinstance(entry, dict) and "sha256" in entry:
             assert R.sha256_file(folder / name) == entry["sha256"]
+        if name.endswith(".parquet"):
+            assert entry["rows"] == len(pd.read_parquet(folder / name))
     assert manifest["wall_time_s"] >= 0
     assert manifest["started"] <= manifest["ended"]
     assert manifest["command_line"].startswith("cstosim run")
@@ -226,7 +243,11 @@ def test_interrupted_run_writes_nothing(tmp_path: Path, scenario, monkeypatch) -
     monkeypatch.setattr(ensemble, "run_replicate", interrupt)
     target = tmp_path / "results" / "run"
     with pytest.raises(KeyboardInterrupt):
-        run_to_folder(target, scenario, RunRequest(replicates=4, quiet=True, figure_format=None))
+        run_to_folder(
+            target,
+            scenario,
+            RunRequest(replicates=4, engine="mesa", chunk_size=1, quiet=True, figure_format=None),
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -273,5 +294,5 @@ def test_git_commit_without_git(monkeypatch) -> None:
     def no_git(*args, **kwargs):
         raise OSError("git not installed")
 
-    monkeypatch.setattr(R.subprocess, "run", no_git)
+    monkeypatch.setattr(M.subprocess, "run", no_git)
     assert R.git_commit() == (None, None)

@@ -112,7 +112,9 @@ def test_willingness_domestic_and_interstate() -> None:
     w = rules.willingness(0.9, 0.0, 0.7, 0.6, 0.6, "interstate", 0.0, P)
     assert w == pytest.approx(0.9 - 0.21 - 0.3 - 0.3)
     assert rules.willingness(0.5, 0.0, 1.0, 1.0, 1.0, "interstate", 0.0, P) == 0.0  # clipped at 0
-    arr = rules.willingness(np.array([1.0, 0.2]), 0.0, 0.0, 0.0, 0.0, "interstate", np.array([0.5, 0]), P)
+    arr = rules.willingness(
+        np.array([1.0, 0.2]), 0.0, 0.0, 0.0, 0.0, "interstate", np.array([0.5, 0]), P
+    )
     np.testing.assert_allclose(arr, [1.0, 0.2])
     # intercommunal violence: no regime solidarity, its own cost
     w = rules.willingness(0.7, 0.6, 0.5, 0.0, 0.0, "intercommunal", 0.0, P)

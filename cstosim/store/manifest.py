@@ -1,0 +1,183 @@
+"""``manifest.json``: provenance of a run (versions, git commit, seeds, engine, command, times,
+hashes); every field is described in ``results/README.md``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shlex
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cstosim import __version__
+from cstosim.store.folder import FIGURES, FORMAT, FORMAT_VERSION, MANIFEST, ResultsError
+
+if TYPE_CHECKING:
+    from cstosim.language.scenario import Scenario
+
+
+class RunFacts(Protocol):
+    """How the ensemble was run (``cstosim.engine.ensemble.Plan`` or ``Ensemble``)."""
+
+    @property
+    def replicates(self) -> int: ...
+    @property
+    def root_seed(self) -> int: ...
+    @property
+    def until(self) -> str | None: ...
+    @property
+    def jobs(self) -> int: ...
+    @property
+    def engine(self) -> str: ...
+    @property
+    def chunk_size(self) -> int | None: ...
+
+
+@dataclass
+class RunInfo:
+    """What the manifest records about how a run was asked for and when it happened."""
+
+    scenario_file: str | None
+    sets: Sequence[str]
+    command: Sequence[str]
+    started: dt.datetime
+    jobs_requested: int | None = None
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit() -> tuple[str | None, bool | None]:
+    """The commit of the source tree cstosim runs from, and whether it has local changes."""
+    source = Path(__file__).resolve().parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(source), *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                env=env,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None, None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return commit, (bool(status) if status is not None else None)
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in ("mesa", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic", "scipy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_manifest(
+    run: RunFacts,
+    scenario: Scenario,
+    info: RunInfo,
+    scenario_sha: str,
+    ended: dt.datetime,
+    files: dict[str, Any],
+    summary_method: str | None = None,
+) -> dict[str, Any]:
+    commit, dirty = git_commit()
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "cstosim_version": __version__,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": package_versions(),
+        "scenario_name": scenario.name,
+        "scenario_title": scenario.title,
+        "scenario_file": info.scenario_file,
+        "sets": list(info.sets),
+        "scenario_sha256": scenario_sha,
+        "calendar": {"start": scenario.calendar.start, "end": scenario.calendar.end},
+        "until": run.until,
+        "root_seed": run.root_seed,
+        "replicates": run.replicates,
+        "engine": run.engine,
+        "chunk_size": run.chunk_size,
+        "jobs": run.jobs,
+        "jobs_requested": info.jobs_requested,
+        "seeding": "replicate k uses numpy SeedSequence(root_seed).spawn(k + 1)[k]",
+        "summary_method": summary_method,
+        "command": list(info.command),
+        "command_line": " ".join(shlex.quote(a) for a in info.command),
+        "started": iso_utc(info.started),
+        "ended": iso_utc(ended),
+        "wall_time_s": round((ended - info.started).total_seconds(), 3),
+        "files": files,
+    }
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def finish_manifest(folder: Path) -> None:
+    """Stamp the end time and wall time (after figures), just before the folder is renamed."""
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    ended = utc_now()
+    started = dt.datetime.fromisoformat(manifest["started"].replace("Z", "+00:00"))
+    manifest["ended"] = iso_utc(ended)
+    manifest["wall_time_s"] = round((ended - started).total_seconds(), 3)
+    figures = folder / FIGURES
+    if figures.is_dir():
+        manifest["files"][FIGURES] = sorted(p.name for p in figures.iterdir())
+    write_manifest(folder, manifest)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the results folder ``path`` (raises :class:`ResultsError`)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ResultsError(f"{path}: no such results folder")
+    if not (path / MANIFEST).is_file():
+        raise ResultsError(f"{path}: not a cstosim results folder (no {MANIFEST})")
+    try:
+        manifest: dict[str, Any] = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path / MANIFEST}: cannot read: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ResultsError(f"{path / MANIFEST}: not a cstosim results manifest")
+    return manifest
