@@ -9,4 +9,4 @@ ENGINES = ("vector", "mesa")
 """``vector``: all replicates of a chunk at once as arrays; ``mesa``: the reference Mesa
 ``AllianceModel``, one replicate at a time. Both give the same tables replicate for replicate."""
 
-DEFAULT_ENGINE = "mesa"
+DEFAULT_ENGINE = "vector"
