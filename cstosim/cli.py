@@ -558,3 +558,20 @@ def score(results_dir: Path, force: bool, debug: bool) -> None:
             click.echo(f"wrote {path}", err=True)
 
     _guard(debug, action)
+
+
+# ------------------------------------------------------------------------------------------------
+# commands defined in cstosim.commands (each module imports only click at start-up)
+# ------------------------------------------------------------------------------------------------
+
+
+def _register() -> None:
+    from cstosim.commands.app import app
+    from cstosim.commands.calibrate import calibrate, forecast
+    from cstosim.commands.explore import discover, sensitivity, sweep
+
+    for command in (sweep, sensitivity, discover, calibrate, forecast, app):
+        main.add_command(command)
+
+
+_register()
