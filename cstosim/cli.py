@@ -53,7 +53,7 @@ def validate(files: tuple[Path, ...], sets: tuple[str, ...]) -> None:
     is valid and 2 otherwise.
     """
     from cstosim.language.loader import load_scenario
-    from cstosim.language.yamlio import ScenarioError
+    from cstosim.language.yamlio import ScenarioError, escape
 
     failed = False
     for file in files:
@@ -65,10 +65,12 @@ def validate(files: tuple[Path, ...], sets: tuple[str, ...]) -> None:
                 click.echo(str(problem), err=True)
         except Exception as exc:  # never a traceback: a bug in the checker is still one line
             failed = True
-            message = f"{file}:1:1: internal error while checking ({type(exc).__name__}: {exc})"
+            message = escape(
+                f"{file}:1:1: internal error while checking ({type(exc).__name__}: {exc})"
+            )
             click.echo(message.replace("\n", " "), err=True)
         else:
-            click.echo(f"{file}: ok")
+            click.echo(f"{escape(str(file))}: ok")
     if failed:
         sys.exit(EXIT_BAD_INPUT)
 

@@ -67,7 +67,7 @@ def check_until(scenario: Scenario, until: str | None) -> str | None:
         return None
     import re
 
-    from cstosim.language.scenario import month_index
+    from cstosim.language.scenario import LAST_YEAR, month_index
 
     match = re.fullmatch(r"(\d{4})-(\d{2})", until)
     if not match or not 1 <= int(match.group(2)) <= 12:
@@ -80,6 +80,8 @@ def check_until(scenario: Scenario, until: str | None) -> str | None:
         )
     if month_index(until)[0] - month_index(end)[0] > 200:
         raise InputError(f"--until {until}: more than 200 years past the calendar end {end}")
+    if month_index(until)[0] > LAST_YEAR:
+        raise InputError(f"--until {until}: after {LAST_YEAR}, the last year a scenario may cover")
     return until
 
 

@@ -128,3 +128,17 @@ def test_runner_schema_indent() -> None:
     result = CliRunner().invoke(main, ["schema", "--indent", "0"])
     assert result.exit_code == 0
     assert json.loads(result.output)["$defs"]["ScenarioPatch"]["required"] == ["extends"]
+
+
+def test_a_file_name_cannot_forge_an_ok_line(tmp_path) -> None:
+    """The `ok` line escapes the file name: a newline in it cannot start a line of its own."""
+    from click.testing import CliRunner
+
+    from cstosim.cli import main
+
+    source = Path(__file__).resolve().parents[1] / "scenarios" / "example-triad.yaml"
+    name = tmp_path / "x\nfile: ok.yaml"
+    name.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(name)])
+    assert result.exit_code == 0
+    assert len(result.output.strip().splitlines()) == 1
