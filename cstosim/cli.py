@@ -65,10 +65,9 @@ def validate(files: tuple[Path, ...], sets: tuple[str, ...]) -> None:
                 click.echo(str(problem), err=True)
         except Exception as exc:  # never a traceback: a bug in the checker is still one line
             failed = True
-            message = escape(
-                f"{file}:1:1: internal error while checking ({type(exc).__name__}: {exc})"
-            )
-            click.echo(message.replace("\n", " "), err=True)
+            message = f"{file}:1:1: internal error while checking ({type(exc).__name__}: {exc})"
+            message = escape(message.replace("\n", " "))
+            click.echo(message, err=True)
         else:
             click.echo(f"{escape(str(file))}: ok")
     if failed:
