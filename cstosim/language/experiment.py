@@ -1,9 +1,10 @@
 """The experiment language: what to vary, what to measure, how to sample (docs/EXPLORING.md).
 
-An experiment file names one base scenario (or several, which then form a categorical factor
-``base_scenario``), the uncertain **factors** as dotted paths into the scenario with their ranges or
-distributions, the named **outcomes** to compute from every run, a **sampler** (Sobol, Morris,
-Latin hypercube, full factorial), the number of **replicates** per design point and a **seed**::
+An experiment file names one base scenario (or several, which then form a categorical
+factor ``base_scenario``), the uncertain **factors** as dotted paths into the scenario with
+their ranges or distributions, the named **outcomes** to compute from every run, a
+**sampler** (Sobol, Morris, Latin hypercube, full factorial), the number of **replicates** per
+design point and a **seed**::
 
     schema_version: 1
     name: armenia-exit
@@ -11,10 +12,10 @@ Latin hypercube, full factorial), the number of **replicates** per design point 
     scenario: ../csto-2022-2023.yaml          # relative to this file
     until: 2025-12                            # project past the calendar end
     factors:
-      parameters.weight_grievance: {}         # the range the parameter declares, [0, 5]
+      parameters.weight_grievance: {}         # the scenario's `ranges`, else [0, 5]
       members.ARM.exit_cost: {low: 0.1, high: 0.6}
-      actors.WEST.pull.ARM: {distribution: triangular, low: 0, mode: 0.3, high: 0.6}
-      events.arm-call-2022-09.severity: {}
+      actors.WEST.pull.ARM: {distribution: triangular, low: 0, mode: 0.2, high: 0.35}
+      events.arm-invokes.severity: {}
     outcomes:
       arm_exits: {kind: reached, member: ARM, rung: exited, by: 2025-12}
     sampler: {method: sobol, n: 256}
@@ -24,8 +25,8 @@ Latin hypercube, full factorial), the number of **replicates** per design point 
 Files are read with the scenario loader's located YAML reading
 (:mod:`cstosim.language.yamlio`): every problem is reported as
 ``file:line:column: field.path: message`` (a :class:`~cstosim.language.yamlio.ScenarioError`),
-including factor paths that do not exist in a base scenario, ranges outside the declared ones
-and outcome members or dates the scenario does not have. :func:`load_experiment` returns a
+including factor paths that do not exist in a base scenario, ranges outside the admissible
+ones and outcome members or dates the scenario does not have. :func:`load_experiment` returns a
 :class:`LoadedExperiment`: the validated file, its base scenarios and every factor resolved
 (kind, range, distribution, levels). :func:`apply_values` puts one design point's values into a
 base scenario (the dumped scenario data, validated again as a :class:`Scenario`).
@@ -37,6 +38,7 @@ import copy
 import itertools
 import json
 import math
+import os
 import sys
 import types
 import typing
@@ -461,16 +463,22 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     scenarios: dict[str, Scenario] = {}
     problems: list[Problem] = []
     key = "scenario" if spec.scenario is not None else "scenarios"
+    seen: dict[str, str] = {}  # resolved file -> the field that listed it first
     for i, ref in enumerate(spec.scenario_files):
         where = locs.get((key,) if key == "scenario" else (key, i), fallback)
         field_path = key if key == "scenario" else f"{key}[{i}]"
         file = path.parent / ref
-        if not file.is_file():
-            what = "is a directory" if file.is_dir() else "file not found"
-            problems.append(
-                Problem(where, field_path, f"{what}: {file} (a path relative to this file)")
-            )
+        what = _not_a_file(file)
+        if what is not None:
+            message = f"{what}: {shown(str(file), 120)} (a path relative to this file)"
+            problems.append(Problem(where, field_path, message))
             continue
+        real = str(file.resolve())
+        if real in seen:  # refused before loading it again
+            message = f"the same scenario file as {seen[real]}; list each base once"
+            problems.append(Problem(where, field_path, message))
+            continue
+        seen[real] = field_path
         try:
             scenario = load_scenario(file)
         except ScenarioError as exc:
@@ -525,6 +533,18 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         factors=factors,
         outcome_names=list(spec.outcomes),
     )
+
+
+def _not_a_file(file: Path) -> str | None:
+    """None if ``file`` is a regular file; otherwise what it is (never raises)."""
+    from cstosim.language.yamlio import file_kind
+
+    try:
+        return file_kind(os.stat(file).st_mode)
+    except FileNotFoundError:
+        return "file not found"
+    except (OSError, ValueError) as exc:  # a name too long, a symlink loop, a NUL byte...
+        return f"cannot read file ({getattr(exc, 'strerror', None) or exc})"
 
 
 def _check_until(

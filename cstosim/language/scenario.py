@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from cstosim.language.parameters import Parameters
-from cstosim.language.yamlio import listing
+from cstosim.language.yamlio import listing, shown
 
 SCHEMA_VERSION = 1
 
@@ -46,11 +46,11 @@ MAX_CALENDAR_MONTHS = 3600
 def _check_year_month(value: str) -> str:
     match = _YM.match(value)
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValueError(f"expected a month as YYYY-MM (e.g. 2022-01), got {value!r}")
+        raise ValueError(f"expected a month as YYYY-MM (e.g. 2022-01), got {shown(value)}")
     if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
         raise ValueError(
             f"year {int(match.group(1))} is outside the years a calendar may cover, "
-            f"{FIRST_YEAR} to {LAST_YEAR} (got {value!r})"
+            f"{FIRST_YEAR} to {LAST_YEAR} (got {shown(value)})"
         )
     return value
 
@@ -66,7 +66,9 @@ def _check_date(value: str) -> str:
             pass
         else:
             return value
-    raise ValueError(f"expected a date as YYYY-MM or YYYY-MM-DD (e.g. 2022-01-05), got {value!r}")
+    raise ValueError(
+        f"expected a date as YYYY-MM or YYYY-MM-DD (e.g. 2022-01-05), got {shown(value)}"
+    )
 
 
 YearMonth = Annotated[

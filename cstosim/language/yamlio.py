@@ -4,8 +4,9 @@ Scenario errors must name the file, line and column of the offending field, so t
 plain Python data (dicts, lists, str, int, float, bool, None) together with a *location map* from
 each path (a tuple of keys and list indices) to ``(file, line, column)``, 1-based.
 
-Only the YAML core schema is accepted: any explicit tag such as ``!!python/object`` or ``!foo``
-is an error, so a scenario file can never construct arbitrary objects. Timestamps are kept as
+Only the YAML 1.2 core schema is accepted: any explicit tag such as ``!!python/object`` or
+``!foo`` is an error, so a scenario file can never construct arbitrary objects, and a
+``%YAML 1.1`` directive is an error (it would make ``yes`` a boolean). Timestamps are kept as
 the strings the user wrote (``2022-01`` and ``2022-01-05`` stay text), and duplicate mapping keys
 are errors, as are recursive aliases and text that is not valid Unicode (lone surrogates).
 
@@ -29,6 +30,7 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.parser import Parser
 from ruamel.yaml.reader import ReaderError
 
 Path_ = tuple[str | int, ...]
@@ -40,6 +42,7 @@ _SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "
 MAX_FILE_BYTES = 32 * 1024 * 1024  # 32 MiB: a scenario with 10^5 events is about 12 MB
 MAX_DEPTH = 64  # levels of nested mappings and lists; a real scenario uses at most 5
 MAX_ALIAS_VALUES = 100_000  # values that aliases (*name) may add; real scenarios add a few
+MAX_MESSAGE = 2000  # characters of a problem's "field: message" printed; the rest is cut
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ class Problem:
     """One thing wrong with a scenario: where, which field, and what was expected.
 
     Printed on one line, with control characters escaped (see :func:`escape`), so no key, value
-    or file name can break the line or forge another one.
+    or file name can break the line or forge another one; a message that quotes something
+    huge is cut after ``MAX_MESSAGE`` characters.
     """
 
     location: Location
@@ -68,7 +72,10 @@ class Problem:
 
     def __str__(self) -> str:
         field = f"{self.path}: " if self.path else ""
-        return escape(f"{self.location}: {field}{self.message}")
+        text = escape(f"{field}{self.message}")
+        if len(text) > MAX_MESSAGE:  # a huge key, id or path quoted in full: cut it short
+            text = f"{text[: MAX_MESSAGE - 40]}... (cut; {len(text)} characters in all)"
+        return f"{escape(str(self.location))}: {text}"
 
 
 class ScenarioError(Exception):
@@ -117,6 +124,26 @@ class _DepthLimitedComposer(Composer):
             return super().compose_node(parent, index)
         finally:
             self._nesting -= 1
+
+
+class _Yaml12Parser(Parser):
+    """ruamel's parser, refusing a ``%YAML`` directive for another version than 1.2: YAML 1.1
+    would read ``yes`` as true and ``010`` as 8, and ruamel fails on ``%YAML 1.3``."""
+
+    def process_directives(self) -> Any:
+        mark = self.scanner.peek_token().start_mark
+        try:
+            value = super().process_directives()
+        except AssertionError:  # ruamel asserts that a %YAML 1.x has x = 1 or 2
+            value = (self.scanner.yaml_version, None)
+        version = value[0]
+        if version is not None and tuple(version) != (1, 2):
+            message = (
+                f"only YAML 1.2 is read, not {version[0]}.{version[1]} (YAML 1.1 reads yes, no, "
+                "on and off as booleans and 010 as an octal number); remove the %YAML line"
+            )
+            raise _Limit(mark, message)
+        return value
 
 
 def _too_deep() -> str:
@@ -315,6 +342,7 @@ def parse_located(text: str, name: str = "<string>") -> tuple[Any, dict[Path_, L
     # of a folded block scalar (`>`) with a BEL character, which only its own constructor strips.
     yaml = YAML(typ="safe", pure=True)
     yaml.Composer = _DepthLimitedComposer
+    yaml.Parser = _Yaml12Parser
     try:
         node = yaml.compose(text)
     except _Limit as exc:
