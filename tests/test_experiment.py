@@ -322,4 +322,12 @@ def test_integer_fields_and_duplicate_base_names(tmp_path: Path) -> None:
     assert factor.integer and factor.value(0.51) == 6 and isinstance(factor.value(0.51), int)
     assert factor.grid(4) == [0, 4, 8, 12]
     text = BASE.replace(f"scenario: {TRIAD}", f"scenarios: [{TRIAD}, {TRIAD}]")
+    found = problems(write(tmp_path, text))
+    assert any("scenarios[1]: the same scenario file as scenarios[0]" in p for p in found)
+    copy = write(tmp_path, TRIAD.read_text(encoding="utf-8"), "copy.yaml")
+    text = BASE.replace(f"scenario: {TRIAD}", f"scenarios: [{TRIAD}, {copy.name}]")
     assert any("two base scenarios are named" in p for p in problems(write(tmp_path, text)))
+    text = BASE.replace(f"scenario: {TRIAD}", f"scenario: {'x' * 300}.yaml")
+    assert any(
+        "cannot read file (File name too long)" in p for p in problems(write(tmp_path, text))
+    )
