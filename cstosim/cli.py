@@ -1,7 +1,8 @@
 """The ``cstosim`` command: validate scenarios, print the schema, run, plot, compare and score.
 
-Exit codes: 0 success; 2 bad input (invalid scenario, missing file, bad option); 1 a failure
-while running (one line; ``--debug`` shows the traceback).
+Exit codes (:mod:`cstosim.commands.guard`): 0 success; 2 bad input (invalid scenario, missing
+file, bad option, an output folder that exists or is busy, a damaged results folder); 1 a failure
+while running (one line; ``--debug`` shows the traceback); 130 Ctrl-C; 143 SIGTERM.
 
 Start-up is kept short (``cstosim --help``, ``cstosim validate``): this module imports only
 click and the runner's defaults at import time; pandas, NumPy, Mesa, pyarrow and matplotlib are
@@ -19,10 +20,8 @@ from typing import Any
 import click
 
 from cstosim import __version__
+from cstosim.commands.guard import EXIT_BAD_INPUT
 from cstosim.engine.defaults import DEFAULT_ENGINE, DEFAULT_REPLICATES, DEFAULT_SEED, ENGINES
-
-EXIT_BAD_INPUT = 2
-EXIT_FAILURE = 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,7 +86,6 @@ def schema(indent: int) -> None:
 # run, plot, compare (ensembles, results folders and figures; see results/README.md)
 # --------------------------------------------------------------------------------------------
 
-EXIT_INTERRUPTED = 130
 _FORMATS = ("png", "svg", "pdf")
 _format_option = click.option(
     "--format",
@@ -179,30 +177,12 @@ class _BadInput(Exception):
 
 
 def _guard(debug: bool, action: Any) -> Any:
-    """Run ``action``; map errors to exit codes (2 bad input, 1 failure, 130 interrupted)."""
+    """Run ``action``; map errors to exit codes (:mod:`cstosim.commands.guard`)."""
     from cstosim.analysis.compare import CompareError
-    from cstosim.language.yamlio import ScenarioError
+    from cstosim.commands.guard import guard
     from cstosim.runs import InputError
-    from cstosim.store.results import OutputExistsError, ResultsError
 
-    try:
-        return action()
-    except ScenarioError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except (InputError, OutputExistsError, ResultsError, CompareError, _BadInput) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt:
-        click.echo("interrupted: no results folder was written", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
-        if debug:
-            raise
-        message = f"error: {type(exc).__name__}: {exc}".replace("\n", " ")
-        click.echo(f"{message} (run with --debug for the traceback)", err=True)
-        sys.exit(EXIT_FAILURE)
+    return guard(debug, action, bad_input=(InputError, CompareError, _BadInput))
 
 
 def _default_out(*names: str) -> Path:

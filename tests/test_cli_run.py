@@ -221,7 +221,7 @@ def test_plot_command(tmp_path: Path) -> None:
     shutil.rmtree(out / "figures")
     (out / "summary.csv").unlink()
     broken = CliRunner().invoke(main, ["plot", str(out)])
-    assert broken.exit_code == 2 and "cannot read" in broken.output
+    assert broken.exit_code == 2 and "summary.csv: missing" in broken.output
 
 
 @pytest.mark.parametrize("command", ["run", "plot", "compare"])

@@ -13,37 +13,19 @@ import datetime as dt
 import json
 import shutil
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-EXIT_BAD_INPUT = 2
-EXIT_FAILURE = 1
-EXIT_INTERRUPTED = 130
-
 
 def _guard(debug: bool, action: Callable[[], Any]) -> Any:
     from cstosim.analysis.calibration import CalibrationError
-    from cstosim.language.yamlio import ScenarioError
-    from cstosim.store.folder import OutputExistsError
+    from cstosim.commands.guard import guard
 
-    try:
-        return action()
-    except (ScenarioError, CalibrationError, OutputExistsError) as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt:
-        click.echo("interrupted; run the same command again to resume", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        click.echo(f"{message} (run with --debug for the traceback)", err=True)
-        sys.exit(EXIT_FAILURE)
+    resume = "finished generations are kept; run the same command again to resume"
+    return guard(debug, action, bad_input=(CalibrationError,), interrupted=resume)
 
 
 @click.command()

@@ -25,17 +25,15 @@ from typing import Any
 
 import click
 
-EXIT_BAD_INPUT = 2
-EXIT_FAILURE = 1
-EXIT_INTERRUPTED = 130
+from cstosim.commands.guard import EXIT_BAD_INPUT
 
 
 class BadInput(Exception):
     """A problem with what the user asked for (exit code 2)."""
 
 
-class Interrupted(Exception):
-    """Ctrl-C during a sweep: the message says what was kept."""
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a sweep: the message says what was kept."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,9 +213,9 @@ def sweep_to_folder(
         if isinstance(exc, KeyboardInterrupt):
             kept = len(writer.done()) if writer.folder.exists() else 0
             raise Interrupted(
-                f"interrupted: {kept} of {len(chunks)} chunks are saved in {writer.folder}; "
+                f"{kept} of {len(chunks)} chunks are saved in {writer.folder}; "
                 "run the same command with --resume to continue"
-            ) from None
+            ) from exc
         raise
     return SweepReport(
         folder=Path(out),
@@ -439,32 +437,11 @@ _force_option = click.option(
 
 
 def _guard(debug: bool, action: Callable[[], Any]) -> Any:
-    """Run ``action``; map errors to exit codes (2 bad input, 1 failure, 130 interrupted)."""
-    from cstosim.language.yamlio import ScenarioError
-    from cstosim.store.folder import OutputExistsError, ResultsError
+    """Run ``action``; map errors to exit codes (:mod:`cstosim.commands.guard`)."""
+    from cstosim.commands.guard import guard
     from cstosim.store.sweeps import SweepError
 
-    try:
-        return action()
-    except ScenarioError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except (BadInput, OutputExistsError, ResultsError, SweepError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except Interrupted as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:
-        if debug:
-            raise
-        message = f"error: {type(exc).__name__}: {exc}".replace("\n", " ")
-        click.echo(f"{message} (run with --debug for the traceback)", err=True)
-        sys.exit(EXIT_FAILURE)
+    return guard(debug, action, bad_input=(BadInput, SweepError))
 
 
 def _command_line() -> list[str]:
@@ -610,14 +587,8 @@ def sweep(
         sys.exit(EXIT_BAD_INPUT)
 
     def action() -> None:
-        import signal
-
         from cstosim.engine.ensemble import default_jobs
 
-        def stop(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt  # `kill PID`: keep the finished chunks, as Ctrl-C does
-
-        signal.signal(signal.SIGTERM, stop)
         workers = jobs if jobs is not None else default_jobs()
         with _bar(quiet) as update:
             report = sweep_to_folder(

@@ -12,12 +12,22 @@ import shlex
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cstosim import __version__
-from cstosim.store.folder import FIGURES, FORMAT, FORMAT_VERSION, MANIFEST, ResultsError
+from cstosim.store.folder import (
+    FIGURES,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    SCENARIO_FILE,
+    SUMMARY,
+    TABLE_FILES,
+    ResultsError,
+)
 
 if TYPE_CHECKING:
     from cstosim.language.scenario import Scenario
@@ -168,16 +178,92 @@ def finish_manifest(folder: Path) -> None:
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of the results folder ``path`` (raises :class:`ResultsError`)."""
+    """The manifest of the results folder ``path``, checked (raises :class:`ResultsError`).
+
+    A results folder is input like any other: the manifest must be a JSON object of this format,
+    of a version this cstosim reads, with the fields the readers use of the right types
+    (:func:`_manifest_fields`).
+    """
     path = Path(path)
     if not path.is_dir():
         raise ResultsError(f"{path}: no such results folder")
     if not (path / MANIFEST).is_file():
         raise ResultsError(f"{path}: not a cstosim results folder (no {MANIFEST})")
+    where = path / MANIFEST
     try:
-        manifest: dict[str, Any] = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(where.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ResultsError(f"{path / MANIFEST}: cannot read: {exc}") from None
+        raise ResultsError(f"{where}: cannot read: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ResultsError(f"{path / MANIFEST}: not a cstosim results manifest")
+        raise ResultsError(f"{where}: not a cstosim results manifest")
+    version = manifest.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise ResultsError(
+            f"{where}: written by a newer cstosim (format version {version}; this cstosim "
+            f"{__version__} reads version {FORMAT_VERSION}); upgrade cstosim to read it"
+        )
+    from pydantic import ValidationError
+
+    try:
+        _manifest_fields().model_validate(manifest)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ResultsError(
+            f"{where}: {field}: {first['msg']} (the manifest was edited or damaged)"
+        ) from None
     return manifest
+
+
+def verify_files(path: Path, manifest: dict[str, Any], names: Sequence[str]) -> None:
+    """Check that the files ``names`` of results folder ``path`` are the ones the run wrote.
+
+    Their SHA-256 must equal the manifest's: a truncated, swapped or edited file is reported
+    (:class:`ResultsError`) before anything reads it.
+    """
+    for name in names:
+        file = Path(path) / name
+        expected = manifest["files"][name]["sha256"]
+        try:
+            actual = sha256_file(file)
+        except FileNotFoundError:
+            raise ResultsError(f"{file}: missing (the manifest lists it)") from None
+        except OSError as exc:
+            raise ResultsError(f"{file}: cannot read: {exc.strerror}") from None
+        if actual != expected:
+            raise ResultsError(
+                f"{file}: not the file this run wrote (its SHA-256 differs from the manifest's); "
+                "the folder was edited or damaged: run the scenario again"
+            )
+
+
+@cache
+def _manifest_fields() -> Any:
+    """A pydantic model of the manifest fields that plot, score and compare rely on."""
+    from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+    class FileEntry(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        sha256: StrictStr = Field(pattern=r"^[0-9a-f]{64}$")
+        rows: StrictInt | None = Field(default=None, ge=0)
+
+    class Fields(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        format_version: StrictInt = Field(ge=1)
+        scenario_name: StrictStr = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=200)
+        root_seed: StrictInt = Field(ge=0)
+        replicates: StrictInt = Field(ge=1)
+        until: StrictStr | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
+        engine: StrictStr | None = None
+        scenario_sha256: StrictStr = Field(pattern=r"^[0-9a-f]{64}$")
+        files: dict[str, FileEntry]
+
+        @field_validator("files")
+        @classmethod
+        def lists_every_file(cls, files: dict[str, FileEntry]) -> dict[str, FileEntry]:
+            missing = [n for n in (SCENARIO_FILE, SUMMARY, *TABLE_FILES.values()) if n not in files]
+            if missing:
+                raise ValueError(f"does not list {', '.join(missing)}")
+            return files
+
+    return Fields

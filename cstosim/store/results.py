@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from cstosim.language.yamlio import dump_yaml
@@ -35,6 +36,7 @@ from cstosim.store.folder import (
     SCENARIO_FILE,
     SUMMARY,
     TABLE_FILES,
+    OutputError,
     OutputExistsError,
     ResultsError,
     check_target,
@@ -53,6 +55,7 @@ from cstosim.store.manifest import (
     sha256_file,
     sha256_text,
     utc_now,
+    verify_files,
     write_manifest,
 )
 from cstosim.store.summary import (
@@ -80,6 +83,7 @@ __all__ = [
     "STATES",
     "SUMMARY",
     "TABLE_FILES",
+    "OutputError",
     "OutputExistsError",
     "Results",
     "ResultsError",
@@ -101,6 +105,7 @@ __all__ = [
     "staged_folder",
     "summarize",
     "utc_now",
+    "verify_files",
     "write_table",
 ]
 
@@ -194,6 +199,21 @@ class Results:
     summary: pd.DataFrame
 
 
+def _check_consistent(path: Path, manifest: dict[str, Any], model: pd.DataFrame, name: str) -> None:
+    """The manifest agrees with the files: the model table holds replicates 0..n-1 with n the
+    manifest's ``replicates`` (an edited count would pair replicates wrongly) and the scenario's
+    name is the manifest's ``scenario_name`` (compare names its default folder after it)."""
+    held = model["replicate"].unique() if "replicate" in model else np.array([], dtype=int)
+    expected = manifest["replicates"]
+    if len(held) != expected or int(held.max()) != expected - 1:
+        raise ResultsError(
+            f"{path / MANIFEST}: replicates is {expected} but {TABLE_FILES['model']} holds "
+            f"{len(held)}; the manifest was edited"
+        )
+    if manifest["scenario_name"] != name:
+        raise ResultsError(f"{path / MANIFEST}: scenario_name differs from {SCENARIO_FILE}")
+
+
 def read_results(path: Path) -> Results:
     """Read a results folder written by :class:`ResultsWriter` (every table in memory)."""
     from cstosim.language.loader import load_scenario
@@ -201,6 +221,9 @@ def read_results(path: Path) -> Results:
 
     path = Path(path)
     manifest = read_manifest(path)
+    verify_files(path, manifest, [SCENARIO_FILE, SUMMARY, *TABLE_FILES.values()])
+    if manifest["files"][SCENARIO_FILE]["sha256"] != manifest["scenario_sha256"]:
+        raise ResultsError(f"{path / MANIFEST}: two different hashes of {SCENARIO_FILE}")
     try:
         scenario = load_scenario(path / SCENARIO_FILE)
         tables = {name: read_table(path / filename) for name, filename in TABLE_FILES.items()}
@@ -216,6 +239,7 @@ def read_results(path: Path) -> Results:
     except (OSError, ValueError) as exc:
         raise ResultsError(f"{path}: cannot read results: {exc}") from None
     summary["member"] = summary["member"].replace("", pd.NA)
+    _check_consistent(path, manifest, tables["model"], scenario.name)
     return Results(
         path=path,
         manifest=manifest,

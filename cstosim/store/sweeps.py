@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from cstosim import __version__
-from cstosim.store.folder import MANIFEST, OutputExistsError, ResultsError
+from cstosim.store.folder import MANIFEST, OutputExistsError, ResultsError, replace_folder
 from cstosim.store.manifest import git_commit, iso_utc, package_versions, utc_now
 
 SWEEP_FORMAT = "cstosim-sweep"
@@ -300,7 +300,7 @@ class SweepWriter:
         _write_json(self.manifest, self.folder / MANIFEST)
         shutil.rmtree(self.folder / CHUNKS)
         (self.folder / LOCK).unlink(missing_ok=True)
-        _commit(self.folder, self.target)
+        replace_folder(self.folder, self.target)
         return self.target
 
     def release(self) -> None:
@@ -368,20 +368,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _commit(folder: Path, target: Path) -> None:
-    if not target.exists():
-        os.rename(folder, target)
-        return
-    aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(target, aside)
-    try:
-        os.rename(folder, target)
-    except BaseException:
-        os.rename(aside, target)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,7 +456,7 @@ def commit_analysis(tmp: Path, target: Path, info: dict[str, Any]) -> Path:
         "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
     }
     _write_json(record, tmp / ANALYSIS_FILE)
-    _commit(tmp, target)
+    replace_folder(tmp, target)
     return target
 
 
