@@ -1,8 +1,15 @@
 """cstosim: agent-based simulation of military-alliance cohesion, exit and fracture."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("cstosim")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, read from the installed metadata only when asked for (start-up time)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'cstosim' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cstosim")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0+unknown"

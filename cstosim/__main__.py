@@ -1,5 +1,5 @@
 """``python -m cstosim`` is the same as the ``cstosim`` command."""
 
-from cstosim.cli import main
+from cstosim.entry import run
 
-main()
+run()

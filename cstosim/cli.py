@@ -20,11 +20,11 @@ from typing import Any
 import click
 
 from cstosim import __version__
-from cstosim.commands.guard import EXIT_BAD_INPUT
+from cstosim.commands.guard import EXIT_BAD_INPUT, Main
 from cstosim.engine.defaults import DEFAULT_ENGINE, DEFAULT_REPLICATES, DEFAULT_SEED, ENGINES
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cstosim")
 def main() -> None:
     """Simulate the cohesion of a military alliance from a scenario file.

@@ -99,20 +99,23 @@ def calibrate(
             def finish(folder: Path) -> None:
                 calibration_figures(folder)
 
-        done = run_calibration(
-            calibration_file,
-            target,
-            force=force,
-            workers=workers,
-            dask=dask,
-            generations=generations,
-            population=population,
-            max_minutes=max_minutes,
-            predictive=not no_predictive,
-            finish=finish,
-            command=sys.argv,
-            log=None if quiet else (lambda m: click.echo(m, err=True)),
-        )
+        from cstosim.store.folder import target_lock
+
+        with target_lock(target):  # a second calibration into the same folder stops at once
+            done = run_calibration(
+                calibration_file,
+                target,
+                force=force,
+                workers=workers,
+                dask=dask,
+                generations=generations,
+                population=population,
+                max_minutes=max_minutes,
+                predictive=not no_predictive,
+                finish=finish,
+                command=sys.argv,
+                log=None if quiet else (lambda m: click.echo(m, err=True)),
+            )
         if not quiet:
             pops = done.populations
             click.echo(pops.to_string(index=False, float_format="%.4g"))
@@ -200,7 +203,7 @@ def forecast(
         from cstosim.analysis.forecast import forecast as run_forecast
         from cstosim.language.loader import load_scenario
         from cstosim.language.scenario import _check_year_month
-        from cstosim.store.folder import check_target, staged_folder
+        from cstosim.store.folder import check_target, staged_folder, target_lock
 
         try:
             _check_year_month(until)
@@ -220,35 +223,36 @@ def forecast(
         target = out if out is not None else (Path("results") / "forecast" / scenario.name / until)
         check_target(target, force)
         started = dt.datetime.now(dt.UTC)
-        with executor_for(workers) as executor:
-            result = run_forecast(scenario, posterior, until, draws, replicates, seed, executor)
-        with staged_folder(target, force) as tmp:
-            result.cohesion.to_csv(tmp / "cohesion.csv", index=False)
-            result.rungs.to_csv(tmp / "rungs.csv", index=False)
-            result.draws.to_csv(tmp / "draws.csv", index=False)
-            shutil.copy2(run_file, tmp / Path(run_file).name)
-            manifest = {
-                "format": "cstosim-forecast",
-                "format_version": 1,
-                "scenario": scenario.name,
-                "scenario_file": str(scenario_file),
-                "overlay": str(overlay) if overlay is not None else None,
-                "posterior": str(posterior_dir),
-                "forecast_from": f"{base.calendar.end}-01",
-                "until": until,
-                "draws": draws,
-                "replicates": replicates,
-                "seed": seed,
-                "command": sys.argv,
-                "started": started.isoformat(timespec="seconds"),
-                "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "versions": versions(),
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-            if not no_plot:
-                from cstosim.views.calibration import forecast_figures
+        with target_lock(target):  # held from the first draw to the rename
+            with executor_for(workers) as executor:
+                result = run_forecast(scenario, posterior, until, draws, replicates, seed, executor)
+            with staged_folder(target, force) as tmp:
+                result.cohesion.to_csv(tmp / "cohesion.csv", index=False)
+                result.rungs.to_csv(tmp / "rungs.csv", index=False)
+                result.draws.to_csv(tmp / "draws.csv", index=False)
+                shutil.copy2(run_file, tmp / Path(run_file).name)
+                manifest = {
+                    "format": "cstosim-forecast",
+                    "format_version": 1,
+                    "scenario": scenario.name,
+                    "scenario_file": str(scenario_file),
+                    "overlay": str(overlay) if overlay is not None else None,
+                    "posterior": str(posterior_dir),
+                    "forecast_from": f"{base.calendar.end}-01",
+                    "until": until,
+                    "draws": draws,
+                    "replicates": replicates,
+                    "seed": seed,
+                    "command": sys.argv,
+                    "started": started.isoformat(timespec="seconds"),
+                    "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "versions": versions(),
+                }
+                (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+                if not no_plot:
+                    from cstosim.views.calibration import forecast_figures
 
-                forecast_figures(tmp)
+                    forecast_figures(tmp)
         if not quiet:
             last = result.rungs[result.rungs["date"] == result.rungs["date"].max()]
             table = last.pivot_table(

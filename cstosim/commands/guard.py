@@ -17,10 +17,10 @@ from typing import Any
 
 import click
 
+from cstosim.entry import EXIT_INTERRUPTED, EXIT_TERMINATED
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 
 
 class Terminated(KeyboardInterrupt):
@@ -29,6 +29,26 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum: int, frame: Any) -> None:
     raise Terminated
+
+
+class Main(click.Group):
+    """The ``cstosim`` group: SIGTERM and Ctrl-C end every command the same way.
+
+    A command's own :func:`guard` says what was kept; an interrupt outside it (while options
+    are parsed or a command's modules load) ends here instead of click's "Aborted!" (exit 1).
+    Before that, while the modules load, :mod:`cstosim.entry` does the same.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        signal.signal(signal.SIGTERM, _terminate)
+        return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            click.echo("interrupted: nothing was written", err=True)
+            sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
 
 
 class _NoteHandler(logging.Handler):

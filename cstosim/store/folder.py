@@ -12,7 +12,7 @@ An existing target is never replaced without ``force``; with ``force`` it is rep
 renames (old folder aside, new folder in, old folder deleted), and only if it is empty or a
 cstosim results folder. A target that is a symbolic link to a results folder is replaced by the
 new folder; the folder it pointed to is left alone. The renames run with SIGINT and SIGTERM
-blocked, so an interrupt cannot fall between them.
+held back, so an interrupt cannot fall between them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,7 +101,13 @@ def target_lock(target: Path) -> Iterator[None]:
 
     Raises :class:`OutputBusyError` at once if another live process holds it. The lock file is
     removed when the block ends (a file left by a killed process is taken over by the next one).
+    The parent folder is created if missing.
     """
+    _check_ancestors(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {target.parent}: {exc.strerror}") from None
     path = _lock_path(target)
     key = os.path.abspath(path)
     if key in _held:  # this process holds it already (a command locks, then stages)
@@ -161,7 +168,7 @@ def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
     A staging folder ``.NAME.partial-*``, an aside ``.NAME.old-*`` or a lock file ``.NAME.lock``
     belongs to a dead process when nobody holds ``.NAME.lock`` (``held``: the name whose lock
     this process holds itself). An aside whose target is missing (a run killed between its two
-    renames, which blocked signals make all but impossible) is renamed back, not deleted.
+    renames, which held-back signals make all but impossible) is renamed back, not deleted.
     """
     removed: list[Path] = []
     try:
@@ -256,18 +263,37 @@ def _umask() -> int:
 
 
 @contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends (delivered right after it)."""
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends, then act as they would have.
+
+    Python-level handlers, not the thread's signal mask: a signal sent to the process may be
+    delivered to any of its threads (pyarrow's, BLAS's), and Python runs handlers in the main
+    thread anyway. Outside the main thread handlers cannot be changed; the block runs as is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for number in pending:
+            handler = previous[signal.Signals(number)]
+            if callable(handler):
+                handler(number, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(number)
 
 
 def _commit(tmp: Path, target: Path, force: bool) -> None:
-    with _signals_blocked():
+    with _signals_held():
         check_target(target, force)  # again: something may have appeared while we were running
         replace_folder(tmp, target)
 
@@ -278,13 +304,15 @@ def replace_folder(tmp: Path, target: Path) -> None:
     An existing ``target`` is first renamed aside and deleted only once ``tmp`` is in place (a
     symbolic link is unlinked, never followed). SIGINT and SIGTERM wait until it is done.
     """
-    with _signals_blocked():
+    with _signals_held():
+        pause_point("rename")
         if not target.exists() and not target.is_symlink():
             os.rename(tmp, target)
             committed.append(target)
             return
         aside = target.with_name(f".{target.name}{ASIDE}{uuid.uuid4().hex[:8]}")
         os.rename(target, aside)
+        pause_point("between-renames")
         try:
             os.rename(tmp, target)
         except BaseException:
@@ -292,3 +320,16 @@ def replace_folder(tmp: Path, target: Path) -> None:
             raise
         committed.append(target)
         _remove(aside)
+
+
+PAUSE_VARIABLE = "CSTOSIM_PAUSE_AT"
+
+
+def pause_point(name: str) -> None:
+    """Stop this process (SIGSTOP) here if ``$CSTOSIM_PAUSE_AT`` names this point.
+
+    For the fault-injection tests (``tests/test_faults.py``): they wait for the stop, send a
+    signal and let the process continue, to hit the moments no random delay finds reliably.
+    """
+    if os.environ.get(PAUSE_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGSTOP)
