@@ -20,8 +20,6 @@ from cstosim.cli import main
 from cstosim.store import folder
 from cstosim.store.folder import (
     OutputBusyError,
-    OutputError,
-    OutputExistsError,
     clean_leftovers,
     staged_folder,
     target_lock,
@@ -68,9 +66,9 @@ def test_a_second_writer_stops_at_once(tmp_path: Path) -> None:
     target = tmp_path / "out"
     proc = holder(target)
     try:
-        with pytest.raises(OutputBusyError, match="another cstosim process is writing"):
-            with staged_folder(target):
-                pytest.fail("the block must not run")  # pragma: no cover
+        busy = pytest.raises(OutputBusyError, match="another cstosim process is writing")
+        with busy, staged_folder(target):
+            pytest.fail("the block must not run")  # pragma: no cover
         result = cli("run", str(EXAMPLE), "-n", "2", "-q", "--no-plot", "--out", str(target))
         assert result.exit_code == 2 and "another cstosim process is writing" in result.output
         assert not target.exists() and hidden(tmp_path) == [".out.lock"]
@@ -225,20 +223,19 @@ def test_the_renames_wait_for_signals(tmp_path: Path) -> None:
     import signal
 
     target = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        with staged_folder(target) as tmp:
-            (tmp / "manifest.json").write_text("{}")
-            real = os.rename
+    with pytest.raises(KeyboardInterrupt), staged_folder(target) as tmp:
+        (tmp / "manifest.json").write_text("{}")
+        real = os.rename
 
-            def rename_then_signal(src, dst):
-                real(src, dst)
-                os.kill(os.getpid(), signal.SIGINT)  # blocked: arrives after the block
+        def rename_then_signal(src, dst):
+            real(src, dst)
+            os.kill(os.getpid(), signal.SIGINT)  # blocked: arrives after the block
 
-            os.rename = rename_then_signal
-            try:
-                folder._commit(tmp, target, False)
-            finally:
-                os.rename = real
+        os.rename = rename_then_signal
+        try:
+            folder._commit(tmp, target, False)
+        finally:
+            os.rename = real
     assert (target / "manifest.json").is_file() and folder.committed[-1] == target
 
 
@@ -253,21 +250,38 @@ def edit_manifest(path: Path, **changes) -> None:
     (path / "manifest.json").write_text(json.dumps(manifest))
 
 
+def write(name: str, text: str):
+    return lambda p: (p / name).write_text(text)
+
+
+def cut(name: str, size: int):
+    return lambda p: (p / name).write_bytes((p / name).read_bytes()[:size])
+
+
+def copy(source: str, name: str):
+    return lambda p: shutil.copy(p / source, p / name)
+
+
+def edit(**changes):
+    return lambda p: edit_manifest(p, **changes)
+
+
+NOT_OURS = "not the file this run wrote"
 DAMAGE = {
-    "manifest null": (lambda p: (p / "manifest.json").write_text("null"), "not a cstosim results manifest"),
-    "manifest a list": (lambda p: (p / "manifest.json").write_text("[1, 2]"), "not a cstosim results manifest"),
-    "manifest not JSON": (lambda p: (p / "manifest.json").write_text("{"), "cannot read"),
-    "newer format": (lambda p: edit_manifest(p, format_version=99), "written by a newer cstosim"),
-    "replicates edited": (lambda p: edit_manifest(p, replicates=2), "replicates is 2 but model.parquet holds 4"),
-    "seed a string": (lambda p: edit_manifest(p, root_seed="x"), "root_seed"),
-    "files missing": (lambda p: edit_manifest(p, files=None), "files"),
-    "scenario name a path": (lambda p: edit_manifest(p, scenario_name="../../evil"), "scenario_name"),
-    "truncated parquet": (lambda p: (p / "members.parquet").write_bytes((p / "members.parquet").read_bytes()[:300]), "members.parquet: not the file this run wrote"),
+    "manifest null": (write("manifest.json", "null"), "not a cstosim results manifest"),
+    "manifest a list": (write("manifest.json", "[1, 2]"), "not a cstosim results manifest"),
+    "manifest not JSON": (write("manifest.json", "{"), "cannot read"),
+    "newer format": (edit(format_version=99), "written by a newer cstosim"),
+    "replicates edited": (edit(replicates=2), "replicates is 2 but model.parquet holds 4"),
+    "seed a string": (edit(root_seed="x"), "root_seed"),
+    "files missing": (edit(files=None), "files"),
+    "scenario name a path": (edit(scenario_name="../../evil"), "scenario_name"),
+    "truncated parquet": (cut("members.parquet", 300), f"members.parquet: {NOT_OURS}"),
     "missing parquet": (lambda p: (p / "events.parquet").unlink(), "events.parquet: missing"),
-    "swapped parquet": (lambda p: shutil.copy(p / "members.parquet", p / "model.parquet"), "model.parquet: not the file this run wrote"),
-    "edited summary": (lambda p: (p / "summary.csv").write_text("date,metric\n"), "summary.csv: not the file"),
-    "edited scenario": (lambda p: (p / "scenario.resolved.yaml").write_text("name: ["), "scenario.resolved.yaml: not the file"),
-}  # fmt: skip
+    "swapped parquet": (copy("members.parquet", "model.parquet"), f"model.parquet: {NOT_OURS}"),
+    "edited summary": (write("summary.csv", "date,metric\n"), f"summary.csv: {NOT_OURS}"),
+    "edited scenario": (write("scenario.resolved.yaml", "name: ["), f"resolved.yaml: {NOT_OURS}"),
+}
 
 
 @pytest.fixture(scope="module")
