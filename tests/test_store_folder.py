@@ -320,3 +320,54 @@ def test_compare_default_folder_stays_under_results(
     assert (
         out.parts[:2] == ("results", "compare") and out.parts[2] == "example-triad-vs-example-triad"
     )
+
+
+SWEEP = f"""\
+schema_version: 1
+name: damage-sweep
+title: A small sweep to damage
+scenario: {EXAMPLE}
+factors:
+  parameters.weight_grievance: {{low: 0.0, high: 3.0}}
+outcomes:
+  cohesion: {{kind: metric, metric: cohesion}}
+sampler: {{method: sobol, n: 4}}
+replicates: 2
+seed: 5
+"""
+
+SWEEP_DAMAGE = {
+    "manifest null": (write("manifest.json", "null"), "not a sweep folder"),
+    "newer format": (edit(format_version=7), "written by a newer cstosim"),
+    "replicates a string": (edit(replicates="x"), "replicates: expected int"),
+    "factors missing": (edit(factors=None), "factors: expected list"),
+    "truncated outcomes": (cut("outcomes.parquet", 200), f"outcomes.parquet: {NOT_OURS[:12]}"),
+    "swapped outcomes": (copy("points.parquet", "outcomes.parquet"), "outcomes.parquet: not"),
+    "missing design": (lambda p: (p / "design.parquet").unlink(), "design.parquet: cannot read"),
+    "fewer replicates": (edit(replicates=1, sha256={}), "do not match the manifest"),
+}
+
+
+@pytest.fixture(scope="module")
+def good_sweep(tmp_path_factory) -> Path:
+    from cstosim.commands.explore import sweep_to_folder
+
+    folder = tmp_path_factory.mktemp("sweep")
+    (folder / "experiment.yaml").write_text(SWEEP)
+    sweep_to_folder(folder / "experiment.yaml", folder / "sweep")
+    return folder / "sweep"
+
+
+@pytest.mark.parametrize("damage", sorted(SWEEP_DAMAGE))
+def test_damaged_sweep_folders_are_refused(good_sweep: Path, tmp_path: Path, damage: str) -> None:
+    hurt, message = SWEEP_DAMAGE[damage]
+    bad = tmp_path / "bad"
+    shutil.copytree(good_sweep, bad)
+    hurt(bad)
+    before = sorted(p.name for p in bad.iterdir())
+    for args in (["sensitivity", str(bad)], ["discover", str(bad), "--outcome", "cohesion"]):
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0] and "bad" in lines[0], lines
+    assert sorted(p.name for p in bad.iterdir()) == before  # nothing written

@@ -46,8 +46,9 @@ import numpy as np
 import pandas as pd
 
 from cstosim import __version__
+from cstosim.language.yamlio import shown
 from cstosim.store.folder import MANIFEST, OutputExistsError, ResultsError, replace_folder
-from cstosim.store.manifest import git_commit, iso_utc, package_versions, utc_now
+from cstosim.store.manifest import git_commit, iso_utc, package_versions, sha256_file, utc_now
 
 SWEEP_FORMAT = "cstosim-sweep"
 SWEEP_FORMAT_VERSION = 1
@@ -297,6 +298,9 @@ class SweepWriter:
             "points": POINTS,
             "experiment": EXPERIMENT_FILE,
         }
+        self.manifest["sha256"] = {
+            name: sha256_file(self.folder / name) for name in (DESIGN, SAMPLE, OUTCOMES, POINTS)
+        }
         _write_json(self.manifest, self.folder / MANIFEST)
         shutil.rmtree(self.folder / CHUNKS)
         (self.folder / LOCK).unlink(missing_ok=True)
@@ -412,13 +416,63 @@ def read_sweep(path: Path) -> Sweep:
     manifest = _read_json(path / MANIFEST)
     if manifest.get("status") != "complete":
         raise ResultsError(f"{path}: the sweep is not complete")
+    _check_sweep_manifest(path, manifest)
     try:
         design = pd.read_parquet(path / DESIGN)
         sample = pd.read_parquet(path / SAMPLE).to_numpy(dtype=np.float64)
         outcomes = pd.read_parquet(path / OUTCOMES)
     except (OSError, ValueError) as exc:
         raise ResultsError(f"{path}: cannot read the sweep tables: {exc}") from None
+    rows = manifest["design_points"] * manifest["replicates"]
+    missing = [c for c in manifest["factors"] if c not in design.columns]
+    missing += [c for c in manifest["outcomes"] if c not in outcomes.columns]
+    if len(outcomes) != rows or len(design) != manifest["design_points"] or missing:
+        raise ResultsError(
+            f"{path}: the tables do not match the manifest ({len(outcomes)} outcome rows for "
+            f"{rows} runs, {len(design)} design points; columns missing: {missing or 'none'})"
+        )
     return Sweep(path, manifest, design, sample, outcomes)
+
+
+def _check_sweep_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Version, field types and (when recorded) every table's SHA-256, as for results folders."""
+    where = path / MANIFEST
+    version = manifest.get("format_version")
+    if isinstance(version, int) and version > SWEEP_FORMAT_VERSION:
+        raise ResultsError(
+            f"{where}: written by a newer cstosim (sweep format version {version}; this "
+            f"cstosim {__version__} reads version {SWEEP_FORMAT_VERSION}); upgrade cstosim"
+        )
+    types: dict[str, type] = {
+        "design_points": int,
+        "replicates": int,
+        "factors": list,
+        "outcomes": list,
+    }
+    for field, kind in types.items():
+        value = manifest.get(field)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ResultsError(
+                f"{where}: {field}: expected {kind.__name__}, got {type(value).__name__} "
+                "(the manifest was edited or damaged)"
+            )
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            raise ResultsError(f"{where}: {field}: expected a list of names")
+    hashes = manifest.get("sha256", {})
+    if not isinstance(hashes, dict):
+        raise ResultsError(f"{where}: sha256: expected a mapping of file names to hashes")
+    for name, expected in hashes.items():
+        if name not in (DESIGN, SAMPLE, OUTCOMES, POINTS):
+            raise ResultsError(f"{where}: sha256: unknown file {shown(name)}")
+        try:
+            actual = sha256_file(path / name)
+        except OSError as exc:
+            raise ResultsError(f"{path / name}: cannot read: {exc.strerror}") from None
+        if actual != expected:
+            raise ResultsError(
+                f"{path / name}: not the file this sweep wrote (its SHA-256 differs from the "
+                "manifest's); the folder was edited or damaged"
+            )
 
 
 # --------------------------------------------------------------------------------------------
