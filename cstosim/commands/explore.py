@@ -255,12 +255,7 @@ def sensitivity_of(
     import pandas as pd
 
     from cstosim.analysis.sensitivity import Indices, convergence, point_means
-    from cstosim.store.sweeps import (
-        abandon_analysis,
-        analysis_folder,
-        commit_analysis,
-        read_sweep,
-    )
+    from cstosim.store.sweeps import read_sweep, staged_analysis
     from cstosim.views.exploration import fig_convergence, fig_sensitivity, save
 
     sweep = read_sweep(Path(sweep_dir))
@@ -285,9 +280,10 @@ def sensitivity_of(
         variance = float(means[name].var(ddof=0))
         finals[name] = Indices(name, method, largest.reset_index(drop=True), variance)
     all_tables = pd.concat(tables, ignore_index=True)
-    tmp, target = analysis_folder(sweep.path, "sensitivity", force)
+    info = {"analysis": "sensitivity", "method": method, "outcomes": names, "command": command}
+    target = sweep.path / "sensitivity"
     figures: list[Path] = []
-    try:
+    with staged_analysis(sweep.path, "sensitivity", force, info) as tmp:
         all_tables.to_csv(tmp / "indices.csv", index=False, float_format="%.6g")
         (tmp / "figures").mkdir()
         caption = (
@@ -301,14 +297,6 @@ def sensitivity_of(
             conv = all_tables[all_tables["outcome"] == name]
             fig = fig_convergence(conv, method, name, sweep.labels)
             figures.append(save(fig, tmp / "figures" / f"{name}-convergence.{fmt}"))
-        commit_analysis(
-            tmp,
-            target,
-            {"analysis": "sensitivity", "method": method, "outcomes": names, "command": command},
-        )
-    except BaseException:
-        abandon_analysis(tmp)
-        raise
     figures = [target / p.relative_to(tmp) for p in figures]
     return SensitivityReport(target, method, finals, all_tables, sweep.labels, figures)
 
@@ -353,12 +341,7 @@ def discover_in(
     """PRIM for ``outcome`` and feature scores of every outcome, in ``sweep_dir/discovery-NAME``."""
     from cstosim.analysis.discovery import cases, feature_scores, prim_boxes
     from cstosim.analysis.sensitivity import point_means
-    from cstosim.store.sweeps import (
-        abandon_analysis,
-        analysis_folder,
-        commit_analysis,
-        read_sweep,
-    )
+    from cstosim.store.sweeps import read_sweep, staged_analysis
     from cstosim.views.exploration import fig_box, fig_feature_scores, fig_tradeoff, save
 
     sweep = read_sweep(Path(sweep_dir))
@@ -371,9 +354,21 @@ def discover_in(
     means = point_means(sweep.outcomes, sweep.outcome_names, len(sweep.design))
     x_points = sweep.design[sweep.factors]
     scores = feature_scores(x_points, means.reset_index(drop=True))
-    tmp, target = analysis_folder(sweep.path, f"discovery-{outcome}", force)
+    info = {
+        "analysis": "discovery",
+        "outcome": outcome,
+        "rule": rule,
+        "per": per,
+        "cases": result.cases,
+        "positives": result.positives,
+        "chosen_box": result.chosen,
+        "min_coverage": min_coverage,
+        "peel_alpha": peel_alpha,
+        "command": command,
+    }
+    target = sweep.path / f"discovery-{outcome}"
     figures: list[Path] = []
-    try:
+    with staged_analysis(sweep.path, f"discovery-{outcome}", force, info) as tmp:
         result.trajectory.to_csv(tmp / "trajectory.csv", float_format="%.6g")
         result.limits.to_csv(tmp / "box.csv", index=False, float_format="%.6g")
         scores.to_csv(tmp / "feature-scores.csv", float_format="%.6g")
@@ -395,25 +390,6 @@ def discover_in(
         figures.append(
             save(fig_feature_scores(scores, sweep.labels), tmp / f"figures/feature-scores.{fmt}")
         )
-        commit_analysis(
-            tmp,
-            target,
-            {
-                "analysis": "discovery",
-                "outcome": outcome,
-                "rule": rule,
-                "per": per,
-                "cases": result.cases,
-                "positives": result.positives,
-                "chosen_box": result.chosen,
-                "min_coverage": min_coverage,
-                "peel_alpha": peel_alpha,
-                "command": command,
-            },
-        )
-    except BaseException:
-        abandon_analysis(tmp)
-        raise
     figures = [target / p.relative_to(tmp) for p in figures]
     return DiscoveryReport(target, result, scores, sweep.labels, figures)
 

@@ -68,19 +68,24 @@ def is_results_folder(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-def check_target(target: Path, force: bool) -> None:
-    """Raise :class:`OutputError` unless ``target`` may be (re)placed."""
+def check_target(target: Path, force: bool, marker: str = MANIFEST) -> None:
+    """Raise :class:`OutputError` unless ``target`` may be (re)placed.
+
+    With ``force`` an existing folder is replaced only if it is empty or holds ``marker`` (the
+    file that makes it one of ours: a results folder's manifest by default).
+    """
     _check_ancestors(target)
     if not target.exists() and not target.is_symlink():
         return
     if not force:
+        elsewhere = " or --out elsewhere" if marker == MANIFEST else ""
         raise OutputExistsError(
-            f"output folder {target} already exists; use --force to replace it or --out elsewhere"
+            f"output folder {target} already exists; use --force to replace it{elsewhere}"
         )
-    if not target.is_dir() or not (is_results_folder(target) or not any(target.iterdir())):
+    if not target.is_dir() or not ((target / marker).is_file() or not any(target.iterdir())):
+        what = "a cstosim results folder" if marker == MANIFEST else "a cstosim folder"
         raise OutputExistsError(
-            f"{target} is not a cstosim results folder (no {MANIFEST}); refusing to replace it "
-            "even with --force"
+            f"{target} is not {what} (no {marker}); refusing to replace it even with --force"
         )
 
 
@@ -213,16 +218,17 @@ def _remove(path: Path) -> None:
 
 
 @contextmanager
-def staged_folder(target: Path, force: bool = False) -> Iterator[Path]:
+def staged_folder(target: Path, force: bool = False, marker: str = MANIFEST) -> Iterator[Path]:
     """Yield a staging folder beside ``target``; rename it to ``target`` if the block succeeds.
 
     On any exception (including KeyboardInterrupt) the staging folder, and any parent folders
     this call created, are removed and the exception propagates; ``target`` is left untouched.
-    Raises :class:`OutputError` before anything runs if ``target`` exists (without ``force``),
-    cannot be created, or is being written by another process.
+    Raises :class:`OutputError` before anything runs if ``target`` exists (without ``force``;
+    with it, unless it holds ``marker``), cannot be created, or is being written by another
+    process.
     """
     target = Path(target)
-    check_target(target, force)
+    check_target(target, force, marker)
     created: list[Path] = []
     parent = target.parent
     while not parent.exists():
@@ -235,7 +241,7 @@ def staged_folder(target: Path, force: bool = False) -> Iterator[Path]:
     try:
         with target_lock(target):
             clean_leftovers(target.parent, held=target.name)
-            check_target(target, force)  # again, now that we hold the lock
+            check_target(target, force, marker)  # again, now that we hold the lock
             try:
                 tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGING}", dir=target.parent))
             except OSError as exc:
@@ -243,7 +249,7 @@ def staged_folder(target: Path, force: bool = False) -> Iterator[Path]:
             tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a results folder is not
             try:
                 yield tmp
-                _commit(tmp, target, force)
+                _commit(tmp, target, force, marker)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
@@ -292,9 +298,11 @@ def _signals_held() -> Iterator[None]:
                 signal.raise_signal(number)
 
 
-def _commit(tmp: Path, target: Path, force: bool) -> None:
+def _commit(tmp: Path, target: Path, force: bool, marker: str = MANIFEST) -> None:
     with _signals_held():
-        check_target(target, force)  # again: something may have appeared while we were running
+        check_target(
+            target, force, marker
+        )  # again: something may have appeared while we were running
         replace_folder(tmp, target)
 
 

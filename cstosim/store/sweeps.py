@@ -36,7 +36,8 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -47,7 +48,13 @@ import pandas as pd
 
 from cstosim import __version__
 from cstosim.language.yamlio import shown
-from cstosim.store.folder import MANIFEST, OutputExistsError, ResultsError, replace_folder
+from cstosim.store.folder import (
+    MANIFEST,
+    OutputExistsError,
+    ResultsError,
+    replace_folder,
+    staged_folder,
+)
 from cstosim.store.manifest import git_commit, iso_utc, package_versions, sha256_file, utc_now
 
 SWEEP_FORMAT = "cstosim-sweep"
@@ -480,39 +487,22 @@ def _check_sweep_manifest(path: Path, manifest: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def analysis_folder(sweep: Path, name: str, force: bool) -> tuple[Path, Path]:
-    """``(temporary folder, target)`` for an analysis written into ``sweep/name``.
+@contextmanager
+def staged_analysis(sweep: Path, name: str, force: bool, info: dict[str, Any]) -> Iterator[Path]:
+    """A staging folder for an analysis written into ``sweep/name``, renamed there at the end.
 
-    The target is replaced only with ``force`` and only if it is an analysis folder; call
-    :func:`commit_analysis` when the temporary folder is complete.
+    As :func:`cstosim.store.folder.staged_folder` (lock, leftovers, nothing half-written); the
+    target is replaced only with ``force`` and only if it is an analysis folder. At the end
+    ``analysis.json`` records ``info``, the versions, the time and the files written.
     """
-    target = Path(sweep) / name
-    if target.exists():
-        if not force:
-            raise OutputExistsError(f"{target} already exists; use --force to replace it")
-        if not (target / ANALYSIS_FILE).is_file():
-            raise OutputExistsError(
-                f"{target} is not an analysis folder; refusing to replace it even with --force"
-            )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=sweep))
-    tmp.chmod(0o777 & ~_umask())
-    return tmp, target
-
-
-def commit_analysis(tmp: Path, target: Path, info: dict[str, Any]) -> Path:
-    """Write ``analysis.json`` (command, versions, time) and rename ``tmp`` to ``target``."""
-    record = {
-        "format": ANALYSIS_FORMAT,
-        "cstosim_version": __version__,
-        "versions": explore_versions(),
-        "created": iso_utc(utc_now()),
-        **info,
-        "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
-    }
-    _write_json(record, tmp / ANALYSIS_FILE)
-    replace_folder(tmp, target)
-    return target
-
-
-def abandon_analysis(tmp: Path) -> None:
-    shutil.rmtree(tmp, ignore_errors=True)
+    with staged_folder(Path(sweep) / name, force, marker=ANALYSIS_FILE) as tmp:
+        yield tmp
+        record = {
+            "format": ANALYSIS_FORMAT,
+            "cstosim_version": __version__,
+            "versions": explore_versions(),
+            "created": iso_utc(utc_now()),
+            **info,
+            "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
+        }
+        _write_json(record, tmp / ANALYSIS_FILE)
