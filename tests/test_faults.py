@@ -250,7 +250,9 @@ def test_sweep_killed_then_resumed(name: str, tmp_path: Path) -> None:
             break
         if code == 130:
             assert len(one_line(err)) == 1, err
-        assert not target.exists() or read_sweep(target).outcomes is not None
+        if target.exists():  # killed after its folder was renamed into place
+            assert read_sweep(target).outcomes is not None
+            break
     code, err = finish(start(sweep_args(experiment, target), tmp_path))
     assert code == 0, err
     pd.testing.assert_frame_equal(read_sweep(reference).outcomes, read_sweep(target).outcomes)
@@ -279,7 +281,9 @@ def test_calibrate_killed_then_resumed(name: str, tmp_path: Path) -> None:
             break
         if code == 130:
             assert len(one_line(err)) == 1, err
-        assert not target.exists() or (target / "particles.parquet").is_file()
+        if target.exists():  # killed after its folder was renamed into place
+            assert (target / "particles.parquet").is_file()
+            break
     if not target.exists():
         code, err = finish(start([*args, "--out", str(target)], tmp_path))
         assert code == 0, err
