@@ -67,7 +67,13 @@ def check_until(scenario: Scenario, until: str | None) -> str | None:
         return None
     import re
 
-    from cstosim.language.scenario import LAST_YEAR, month_index
+    from cstosim.language.scenario import (
+        LAST_YEAR,
+        MAX_MEMBER_MONTHS,
+        calendar_months,
+        member_months_message,
+        month_index,
+    )
 
     match = re.fullmatch(r"(\d{4})-(\d{2})", until)
     if not match or not 1 <= int(match.group(2)) <= 12:
@@ -82,6 +88,11 @@ def check_until(scenario: Scenario, until: str | None) -> str | None:
         raise InputError(f"--until {until}: more than 200 years past the calendar end {end}")
     if month_index(until)[0] > LAST_YEAR:
         raise InputError(f"--until {until}: after {LAST_YEAR}, the last year a scenario may cover")
+    months = calendar_months(scenario.calendar.start, until)
+    if len(scenario.members) * months > MAX_MEMBER_MONTHS:
+        raise InputError(
+            f"--until {until}: " + member_months_message(len(scenario.members), months)
+        )
     return until
 
 

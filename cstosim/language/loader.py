@@ -615,6 +615,9 @@ def _problem_from_pydantic(err: Any, data: Any, locs: Locations, fallback: Locat
         pattern = str(err.get("ctx", {}).get("pattern", ""))
         expected = _PATTERNS.get(pattern, f"text matching {pattern}")
         message = f"expected {expected}, got {shown(err['input'])}"
+    elif kind == "too_long" and isinstance(err.get("input"), dict | list):
+        limit = err.get("ctx", {}).get("max_length")
+        message = f"{len(err['input'])} entries; at most {limit} (a limit; docs/RELIABILITY.md)"
     elif kind == "json_invalid":  # its input is the whole scenario: never echo it
         message = f"cannot check the data ({message})"
     elif kind != "value_error" and "input" in err and not (isinstance(err["input"], dict | list)):

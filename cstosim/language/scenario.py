@@ -41,6 +41,13 @@ LAST_YEAR = 2200
 """The last year a calendar may end in."""
 MAX_CALENDAR_MONTHS = 3600
 """The longest calendar, in months (300 years): a run's cost grows with its length."""
+MAX_MEMBERS = 200
+"""The most members a scenario may have (about as many states as there are; the largest
+alliances have a few dozen). docs/RELIABILITY.md gives the measured cost."""
+MAX_MEMBER_MONTHS = 100_000
+"""The most members × simulated months (``--until`` included): ``summary.csv`` has about 37
+rows per member-month and is built in memory, so peak memory grows with this product (about
+0.8 GB at 60,000, measured; docs/RELIABILITY.md)."""
 
 
 def _check_year_month(value: str) -> str:
@@ -166,10 +173,9 @@ class Calendar(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        (y0, m0), (y1, m1) = month_index(self.start), month_index(self.end)
-        if (y1, m1) < (y0, m0):
+        if month_index(self.end) < month_index(self.start):
             raise ValueError(f"calendar end {self.end} is before start {self.start}")
-        months = (y1 - y0) * 12 + m1 - m0 + 1
+        months = calendar_months(self.start, self.end)
         if months > MAX_CALENDAR_MONTHS:
             raise ValueError(
                 f"calendar {self.start} to {self.end} is {months} months long; "
@@ -598,7 +604,7 @@ class Scenario(Strict):
     sources: dict[str, Source] = Field(default_factory=dict)
     calendar: Calendar
     parameters: Parameters = Field(default_factory=Parameters)
-    members: dict[Code, Member]
+    members: dict[Code, Member] = Field(max_length=MAX_MEMBERS)
     actors: dict[Code, Actor] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
     observations: list[Observation] = Field(default_factory=list)
@@ -632,6 +638,19 @@ _OBSERVED_EVENTS: dict[str, tuple[str, ...]] = {
 """Observation kind → the event types its ``event`` may name."""
 
 
+def calendar_months(start: str, end: str) -> int:
+    """Months from ``start`` to ``end``, both included."""
+    (y0, m0), (y1, m1) = month_index(start), month_index(end)
+    return (y1 - y0) * 12 + m1 - m0 + 1
+
+
+def member_months_message(members: int, months: int) -> str:
+    return (
+        f"{members} members over {months} months make {members * months} member-months; at "
+        f"most {MAX_MEMBER_MONTHS} (the limit of memory for the summary; docs/RELIABILITY.md)"
+    )
+
+
 def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     """Every reference between parts of a scenario, checked; returns ``(path, message)`` pairs."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -641,6 +660,9 @@ def cross_check(s: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
     def known(kind: str, names: set[str]) -> str:
         return f"known {kind}: {listing(sorted(names))}"
 
+    months = calendar_months(s.calendar.start, s.calendar.end)
+    if months <= MAX_CALENDAR_MONTHS and len(s.members) * months > MAX_MEMBER_MONTHS:
+        problems.append((("members",), member_months_message(len(s.members), months)))
     leaders = [c for c, m in s.members.items() if m.leading]
     if len(leaders) != 1:
         problems.append((("members",), f"exactly one member must be leading, found {leaders}"))
