@@ -119,6 +119,7 @@ class VectorRun:
         self.log = EventLog(r)
         self.t = 0
         self._events = events_by_month(scenario.events)
+        self._steps = {month: k for k, month in enumerate(self.months)}
         self._record_model: dict[str, list[Any]] = {name: [] for name in MODEL_REPORTERS}
         self._record_members: dict[str, list[Any]] = {
             name: [] for name in AGENT_REPORTERS if name != "member"
@@ -341,6 +342,12 @@ class VectorRun:
         a["value"].append(np.asarray(self.value).copy())
         a["outside_option"].append(self.outside.copy())
         a["grievance"].append(np.asarray(self.grievance).copy())
+
+    def recorded(self, name: str, month: tuple[int, int]) -> NDArray[Any] | None:
+        """A member reporter (``engagement`` as levels, ABSENT for absent) at the end of
+        ``month``, (replicates, members); None if the run did not record that month."""
+        step = self._steps.get(month)
+        return None if step is None or step >= self.t else self._record_members[name][step]
 
     def tables(self, replicate_ids: Sequence[int] | None = None) -> Chunk:
         """The chunk's tables, rows in replicate order (then month, then member)."""
