@@ -316,26 +316,3 @@ def test_evaluate_many_equals_evaluate_on_the_record() -> None:
         want = model.evaluate(values, root)
         assert got["brier"] == want["brier"]
         assert np.array_equal(got["probability"], want["probability"])
-
-
-def test_the_folded_kernel_is_a_density_on_the_box_and_samples_it() -> None:
-    """The perturbation kernel's density (used for the importance weights) integrates to 1 over
-    the priors' box and is the density its proposals follow; every proposal is in the box."""
-    import pyabc
-
-    from cstosim.analysis.calibration import Prior, reflected_transition
-
-    priors = [Prior("a", ("a",), 0.0, 1.0), Prior("b", ("b",), -2.0, 3.0)]
-    kernel = reflected_transition(priors)
-    points = pd.DataFrame({"a": [0.02, 0.5, 0.97, 0.9], "b": [-1.9, 0.0, 2.9, 2.0]})
-    kernel.fit(points, np.array([0.4, 0.1, 0.3, 0.2]))
-    a, b = np.meshgrid(np.linspace(0, 1, 201), np.linspace(-2, 3, 201), indexing="ij")
-    grid = pd.DataFrame({"a": a.ravel(), "b": b.ravel()})
-    density = kernel.pdf(grid).reshape(a.shape)
-    assert np.trapezoid(np.trapezoid(density, b[0], axis=1), a[:, 0]) == pytest.approx(1, abs=2e-3)
-    np.random.seed(5)
-    draws = pd.DataFrame([dict(kernel.rvs_single()) for _ in range(4000)])
-    assert draws["a"].between(0, 1).all() and draws["b"].between(-2, 3).all()
-    mean_a = np.trapezoid(np.trapezoid(density * a, b[0], axis=1), a[:, 0])
-    assert draws["a"].mean() == pytest.approx(mean_a, abs=0.02)
-    assert isinstance(kernel, pyabc.transition.Transition)

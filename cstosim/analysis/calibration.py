@@ -575,60 +575,6 @@ def _make_sampler_class() -> type:
     return OrderedSampler
 
 
-def reflected_transition(priors: Sequence[Prior], scaling: float = 1.0) -> Any:
-    """pyabc's perturbation kernel for uniform priors on a box: a Gaussian step per parameter
-    (bandwidth: Silverman's rule on the effective sample size, as pyabc's default kernel),
-    folded back into the prior's range at its ends.
-
-    pyabc's default multivariate normal kernel loses mass across the box's faces: near a face
-    of k of the 11 ranges the proposal density drops by up to 2^k, and the importance weights
-    (prior / proposal) of the particles there grow by as much, so the effective sample size
-    collapses where the record leaves parameters free. Folding keeps every proposal inside the
-    box, and the density used for the weights sums the folded images, so the weights stay exact
-    (prior / proposal), only flatter."""
-    import pyabc
-    from pyabc.transition.multivariatenormal import silverman_rule_of_thumb
-
-    low = np.array([p.low for p in priors])
-    high = np.array([p.high for p in priors])
-    names = [p.name for p in priors]
-    width = high - low
-    shifts = np.arange(-2, 3)[:, None] * (2.0 * width)  # images up to two periods away
-
-    class ReflectedNormalTransition(pyabc.transition.Transition):
-        def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
-            self._x = X[names].to_numpy(float)
-            weights = w / w.sum()
-            mean = weights @ self._x
-            var = weights @ (self._x - mean) ** 2
-            ess = 1.0 / float(np.sum(weights**2))
-            factor = silverman_rule_of_thumb(ess, len(names))
-            self._sd = np.minimum(np.sqrt(var * scaling) * factor, width)
-            self._sd = np.where(self._sd > 0, self._sd, 1e-3 * width)
-            self._w = weights
-
-        def rvs_single(self) -> Any:
-            j = np.random.choice(len(self._w), p=self._w)
-            y = self._x[j] + self._sd * np.random.normal(size=len(names))
-            folded = np.mod(y - low, 2.0 * width)
-            x = low + np.where(folded > width, 2.0 * width - folded, folded)
-            return pyabc.Parameter(dict(zip(names, (float(v) for v in x), strict=True)))
-
-        def pdf(self, x: Any) -> Any:
-            if isinstance(x, pd.DataFrame):
-                return np.array([self._pdf_one(row) for row in x[names].to_numpy(float)])
-            return self._pdf_one(np.array([float(x[n]) for n in names]))
-
-        def _pdf_one(self, x: np.ndarray) -> float:
-            # per parameter: the Gaussian at every image of x (x + 2kW and 2·low − x + 2kW)
-            images = np.concatenate([x + shifts, 2.0 * low - x + shifts])  # (images, params)
-            z = (images[:, None, :] - self._x[None, :, :]) / self._sd
-            per = np.exp(-0.5 * z * z).sum(axis=0) / (self._sd * math.sqrt(2.0 * math.pi))
-            return float(np.prod(per, axis=1) @ self._w)
-
-    return ReflectedNormalTransition()
-
-
 def tie_breaking_epsilon(alpha: float = 0.5, first: bool = True) -> Any:
     """pyabc's quantile epsilon (α-quantile of the last generation's weighted distances) that
     always shrinks: with discrete distances (few observations, few replicates) half the
@@ -799,7 +745,6 @@ def calibrate(
                 record_distance,
                 population_size=spec.population,
                 sampler=sampler,
-                transitions=reflected_transition(problem.priors),
                 eps=tie_breaking_epsilon(0.5, first=done == 0),
             )
             if done == 0:
