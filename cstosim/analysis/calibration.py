@@ -16,6 +16,10 @@ Reproducible and resumable:
   use) from ``(seed, generation, evaluation index)`` before each evaluation and keeps the first
   ``population`` accepted particles *in index order*, so the posterior depends on the seed only,
   not on the number of workers or on which worker finished first.
+* Particles run together: :func:`_evaluate` runs pyabc's evaluations twice, first only to note
+  each proposal, then again from the same seeds while the model answers what one run of the
+  vector engine computed for all the noted particles (:meth:`RecordModel.evaluate_many`,
+  :mod:`cstosim.engine.vector_batch`); every particle is bit for bit the one-pass particle.
 * pyabc's SQLite history is the work in progress (``.NAME.abc-work/abc.db`` beside the target):
   a killed calibration restarts at the first generation not yet stored, with the same numbers.
 
