@@ -5,6 +5,13 @@ what a calibration of a given size would take on this machine::
 
     python benchmarks/bench_calibration.py cost -n 10
 
+``run``: the issue's benchmark: the calibration file (default the record's: 11 parameters, both
+record scenarios) with ``--population`` particles (default 1,000) run to the end, posterior
+predictive included; prints the wall time with the load average before and after, and per
+generation the evaluations, acceptance and effective sample size::
+
+    python benchmarks/bench_calibration.py run --population 1000 --out /tmp/bench-calibration
+
 ``oos``: the out-of-sample check from a calibration fitted on the record up to December 2021
 (``cstosim calibrate scenarios/calibration/csto-record-to-2021.yaml``): the history scenario's
 2022–23 observations scored from the posterior predictive (Brier and log score) against
@@ -16,6 +23,8 @@ persistence and the base rate, as ``benchmarks/out_of_sample.py`` defines them::
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cstosim.analysis.calibration import build_problem, score_run
+from cstosim.analysis import calibration
+from cstosim.analysis.calibration import RecordModel, build_problem
 from cstosim.analysis.scoring import baseline_probability, brier, log_score
 from cstosim.language.calibration_file import load_calibration
 from cstosim.language.loader import load_scenario
@@ -36,25 +46,67 @@ from out_of_sample import CUT, HISTORY, base_rate  # noqa: E402
 SPEC = ROOT / "scenarios" / "calibration" / "csto-record.yaml"
 
 
-def cost(replicates: int, repeats: int) -> None:
+def load() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def cost(replicates: int, repeats: int, batch: int) -> None:
     spec = load_calibration(SPEC)
-    problem = build_problem(spec, SPEC.parent)
-    timings: dict[str, list[float]] = {s.name: [] for s in problem.scenarios}
-    for k in range(repeats):
-        for s in problem.scenarios:
-            started = time.perf_counter()
-            score_run(s, k, replicates)
-            timings[s.name].append(time.perf_counter() - started)
-    per = sum(float(np.median(v)) for v in timings.values())
-    for name, v in timings.items():
-        print(f"{name}: {np.median(v):.2f} s per particle ({replicates} replicates, scored)")
-    print(f"one particle, both scenarios: {per:.2f} s on one core")
-    for population, generations in ((1000, 5), (120, 3)):
+    problem = dataclasses.replace(build_problem(spec, SPEC.parent), replicates=replicates)
+    model = RecordModel(problem)
+    rng = np.random.default_rng(1)
+    particles = [
+        ({p.name: float(rng.uniform(p.low, p.high)) for p in problem.priors}, k)
+        for k in range(batch)
+    ]
+    print(f"before: {load()}")
+    alone = []
+    for values, root in particles[:repeats]:
+        started = time.perf_counter()
+        model.evaluate(values, root)
+        alone.append(time.perf_counter() - started)
+    print(
+        f"one particle alone (both scenarios, {replicates} replicates each, scored): "
+        f"{np.median(alone):.3f} s"
+    )
+    started = time.perf_counter()
+    model.evaluate_many(particles)
+    per = (time.perf_counter() - started) / batch
+    print(f"{batch} particles stepped together (BATCH {calibration.BATCH}): {per:.3f} s each")
+    for population, generations in ((1000, 3), (1000, 5)):
         evaluations = population + (generations - 1) * 2 * population  # acceptance ~0.5
         print(
             f"population {population}, {generations} generations, about {evaluations} "
-            f"evaluations at acceptance ~0.5: {evaluations * per / 60:.0f} core-minutes"
+            f"evaluations at acceptance ~0.5: {evaluations * per / 60:.1f} core-minutes batched"
         )
+    print(f"after: {load()}")
+
+
+def run(spec_path: Path, out: Path, population: int, generations: int | None) -> None:
+    print(f"before: {load()}")
+    result = calibration.calibrate(
+        spec_path,
+        out,
+        force=True,
+        population=population,
+        generations=generations,
+        max_minutes=60,
+        log=print,
+    )
+    print(f"after: {load()}")
+    pops = result.populations
+    columns = ["generation", "epsilon", "evaluations", "accepted", "acceptance_rate", "ess"]
+    print(pops[columns].to_string(index=False, float_format="%.3f"))
+    print(
+        f"{len(problem_names(spec_path))} parameters, population {population}: "
+        f"{int(pops['accepted'].iloc[-1])} accepted in the last generation, "
+        f"{int(pops['evaluations'].sum())} evaluations, {result.seconds / 60:.1f} min wall "
+        f"({os.cpu_count()} cores; stopped: {result.stopped})"
+    )
+
+
+def problem_names(spec_path: Path) -> list[str]:
+    return build_problem(load_calibration(spec_path), spec_path.parent).names
 
 
 def oos(folder: Path) -> None:
@@ -103,11 +155,19 @@ def main() -> None:
     c = sub.add_parser("cost")
     c.add_argument("-n", "--replicates", type=int, default=10)
     c.add_argument("-r", "--repeats", type=int, default=3)
+    c.add_argument("-b", "--batch", type=int, default=100)
+    r = sub.add_parser("run")
+    r.add_argument("--spec", type=Path, default=SPEC)
+    r.add_argument("--out", type=Path, default=Path("/tmp/bench-calibration"))
+    r.add_argument("--population", type=int, default=1000)
+    r.add_argument("--generations", type=int, default=None)
     o = sub.add_parser("oos")
     o.add_argument("folder", type=Path)
     args = parser.parse_args()
     if args.what == "cost":
-        cost(args.replicates, args.repeats)
+        cost(args.replicates, args.repeats, args.batch)
+    elif args.what == "run":
+        run(args.spec, args.out, args.population, args.generations)
     else:
         oos(args.folder)
 

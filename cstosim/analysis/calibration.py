@@ -16,6 +16,10 @@ Reproducible and resumable:
   use) from ``(seed, generation, evaluation index)`` before each evaluation and keeps the first
   ``population`` accepted particles *in index order*, so the posterior depends on the seed only,
   not on the number of workers or on which worker finished first.
+* Particles run together: :func:`_evaluate` runs pyabc's evaluations twice, first only to note
+  each proposal, then again from the same seeds while the model answers what one run of the
+  vector engine computed for all the noted particles (:meth:`RecordModel.evaluate_many`,
+  :mod:`cstosim.engine.vector_batch`); every particle is bit for bit the one-pass particle.
 * pyabc's SQLite history is the work in progress (``.NAME.abc-work/abc.db`` beside the target):
   a killed calibration restarts at the first generation not yet stored, with the same numbers.
 
@@ -47,8 +51,16 @@ import pandas as pd
 from pydantic import BaseModel
 
 from cstosim import __version__
-from cstosim.analysis.scoring import brier, log_score, month_start, score
-from cstosim.engine.vector import run_chunk
+from cstosim.analysis.scoring import (
+    brier,
+    engagement_holds,
+    log_score,
+    month_start,
+    response_holds,
+    score,
+)
+from cstosim.engine.vector import VectorRun, run_chunk, run_variants
+from cstosim.engine.vector_batch import NotBatchable
 from cstosim.language.calibration_file import (
     CalibrationFile,
     CalibrationParameter,
@@ -57,16 +69,22 @@ from cstosim.language.calibration_file import (
 from cstosim.language.loader import load_scenario
 from cstosim.language.scenario import (
     AlignmentObservation,
+    ConsensusObservation,
     EngagementObservation,
     Invocation,
+    ResponseObservation,
     Scenario,
     month_index,
     value_at,
 )
 from cstosim.language.yamlio import dump_yaml
+from cstosim.model.calendar import month_label
+from cstosim.model.levels import STATES
 from cstosim.store.folder import staged_folder
 
 WORK_SUFFIX = ".abc-work"
+BATCH = 100
+"""Particles stepped together in one vector-engine run (:meth:`RecordModel.evaluate_many`)."""
 FORMAT = "cstosim-calibration"
 
 
@@ -247,6 +265,86 @@ def score_run(
     return score(scenario, members, events, replicates).table
 
 
+def _first_rows(events: pd.DataFrame, mask: Any, column: str) -> tuple[np.ndarray, list[Any]]:
+    """Replicates and ``column`` values of the first row per replicate where ``mask`` holds."""
+    rows = events[mask].drop_duplicates("replicate")
+    return rows["replicate"].to_numpy(np.int64), list(rows[column].astype(object))
+
+
+def score_variants(
+    scenario: Scenario, run: VectorRun, count: int, replicates: int
+) -> list[tuple[float, list[float]]]:
+    """Score each of the ``count`` variants of a batched run (replicate ``k·replicates + j`` is
+    replicate j of variant k; :func:`cstosim.engine.vector.run_variants`): per variant, the sum
+    of its Brier scores and its probabilities, in observation order, exactly as
+    :func:`cstosim.analysis.scoring.score` gives them for the variant run alone (observations
+    checked after the run's last month are left out, as there)."""
+    last = month_start(f"{month_label(run.months[run.t - 1])}-01") if run.t else None
+    dates = {ev.id: ev.date for ev in scenario.events}
+    watched = {str(e) for ob in scenario.observations if (e := getattr(ob, "event", None))}
+    events = run.log.table(np.arange(run.r, dtype=np.int64), watched)
+    member = {code: i for i, code in enumerate(run.shared.codes)}
+    holds = []
+    for ob in scenario.observations:
+        event = getattr(ob, "event", None)
+        if last is not None and month_start(dates[event] if event else ob.date) > last:
+            continue
+        good: np.ndarray
+        if isinstance(ob, EngagementObservation | AlignmentObservation):
+            when = month_index(ob.date)
+            i = member.get(ob.member)
+            now = run.recorded(
+                "engagement" if isinstance(ob, EngagementObservation) else "alignment", when
+            )
+            if i is None or now is None:
+                good = np.zeros(0, dtype=np.int64)
+            elif isinstance(ob, EngagementObservation):
+                fits = np.array([engagement_holds(ob, name) for name in STATES[:-1]] + [False])
+                good = np.flatnonzero(fits[now[:, i]])  # ABSENT (−1) is the last entry
+            else:
+                before = run.recorded("alignment", month_index(ob.since))
+                if before is None:
+                    good = np.zeros(0, dtype=np.int64)
+                else:
+                    falls = ob.direction.value == "falls"
+                    moved = now[:, i] < before[:, i] if falls else now[:, i] > before[:, i]
+                    good = np.flatnonzero(moved)
+        elif isinstance(ob, ResponseObservation):
+            mine = events["event_id"] == ob.event
+            rows = events[mine].drop_duplicates("replicate")
+            ok = [
+                response_holds(ob, None if pd.isna(o) else str(o), None if pd.isna(d) else float(d))
+                for o, d in zip(rows["outcome"].astype(object), rows["delay_days"], strict=True)
+            ]
+            good = rows["replicate"].to_numpy(np.int64)[np.array(ok, dtype=bool)]
+        else:
+            if isinstance(ob, ConsensusObservation):
+                kind = next(ev.type for ev in scenario.events if ev.id == ob.event)
+                mask = (events["event_id"] == ob.event) & (events["type"] == kind)
+                reps, values = _first_rows(events, mask, "consensus")
+            else:
+                mask = (
+                    (events["event_id"] == ob.event)
+                    & (events["type"] == ob.kind)
+                    & (events["member"] == ob.member)
+                )
+                reps, values = _first_rows(events, mask, "outcome")
+            ok = [
+                v is not None
+                and not (isinstance(v, float) and math.isnan(v))
+                and str(v) == ob.equals.value
+                for v in values
+            ]
+            good = reps[np.array(ok, dtype=bool)]
+        holds.append(np.bincount(good // replicates, minlength=count))
+    out = []
+    for k in range(count):
+        probabilities = [int(h[k]) / replicates for h in holds]
+        briers = pd.Series([brier(p) for p in probabilities], dtype=np.float64)
+        out.append((float(briers.sum()), probabilities))
+    return out
+
+
 def record_distance(x: Mapping[str, Any], x0: Mapping[str, Any]) -> float:
     """pyabc's distance: the model already returns the weighted mean Brier score."""
     return float(x["brier"])
@@ -265,7 +363,16 @@ class RecordModel:
 
     def __call__(self, pars: Mapping[str, float]) -> dict[str, Any]:
         root = int(np.random.randint(0, 2**62))
-        return self.evaluate({k: float(pars[k]) for k in self.problem.names}, root)
+        values = {k: float(pars[k]) for k in self.problem.names}
+        if _BATCH.proposals is not None:  # first pass of a batch: note the particle only
+            _BATCH.proposals.append((self, values, root))
+            return {"brier": 1.0, "probability": np.zeros(0)}
+        if _BATCH.answers:  # second pass: the answer computed for this very particle
+            noted, result = _BATCH.answers.pop(0)
+            if noted != (values, root):
+                raise RuntimeError("a batched evaluation did not repeat its proposal")
+            return result
+        return self.evaluate(values, root)
 
     def evaluate(
         self, values: Mapping[str, float], root: int, replicates: int | None = None
@@ -284,6 +391,42 @@ class RecordModel:
             "brier": total / weight if weight else 0.0,
             "probability": np.asarray(probabilities, dtype=np.float64),
         }
+
+    def evaluate_many(
+        self, particles: Sequence[tuple[Mapping[str, float], int]]
+    ) -> list[dict[str, Any]]:
+        """:meth:`evaluate` of each ``(values, root)``, the particles of each scenario stepped
+        together in runs of :data:`BATCH` particles (one by one if they cannot be batched):
+        the same numbers as one by one, bit for bit."""
+        pr = self.problem
+        sums = [[0.0, 0.0] for _ in particles]
+        probabilities: list[list[float]] = [[] for _ in particles]
+        for s, w in zip(pr.scenarios, pr.weights, strict=True):
+            for start in range(0, len(particles), BATCH):
+                part = particles[start : start + BATCH]
+                variants = [apply_values(s, pr.priors, values) for values, _ in part]
+                roots = [root for _, root in part]
+                try:
+                    run = run_variants(variants, roots, pr.replicates, pr.until)
+                    scored = score_variants(s, run, len(part), pr.replicates)
+                except NotBatchable:
+                    scored = []
+                    for variant, root in zip(variants, roots, strict=True):
+                        table = score_run(variant, root, pr.replicates, pr.until)
+                        scored.append(
+                            (float(table["brier"].sum()), list(table["probability"].astype(float)))
+                        )
+                for k, (total, ps) in enumerate(scored, start):
+                    sums[k][0] += w * total
+                    sums[k][1] += w * len(ps)
+                    probabilities[k].extend(ps)
+        return [
+            {
+                "brier": total / weight if weight else 0.0,
+                "probability": np.asarray(ps, dtype=np.float64),
+            }
+            for (total, weight), ps in zip(sums, probabilities, strict=True)
+        ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,11 +454,46 @@ def _evaluate_chunk(payload: bytes, digest: str, seed: int, t: int, indices: lis
     return _evaluate(fn, seed, t, indices)
 
 
+@dataclass
+class _Batch:
+    """The state of :func:`_evaluate`'s two passes (module-wide, as pyabc calls the model)."""
+
+    proposals: list[tuple[RecordModel, dict[str, float], int]] | None = None
+    answers: list[tuple[tuple[dict[str, float], int], dict[str, Any]]] = field(default_factory=list)
+
+
+_BATCH = _Batch()
+
+
 def _evaluate(fn: Callable[[], Any], seed: int, t: int, indices: Sequence[int]) -> list:
+    """pyabc's ``simulate_one`` for each index, seeded by (seed, t, index).
+
+    In two passes, so that the particles' simulations run together (:meth:`RecordModel.
+    evaluate_many`): the first only notes each particle's values and root seed (the model
+    answers a stand-in, and the particle is dropped); the second runs every evaluation again
+    from the same seed (same proposal, same root seed) and the model answers what the batch
+    computed for it. Each evaluation is thus exactly the one-pass evaluation (bit for bit)."""
+    _BATCH.proposals = []
+    try:
+        for i in indices:
+            np.random.seed(evaluation_seed(seed, t, i))
+            fn()
+        noted = _BATCH.proposals
+    finally:
+        _BATCH.proposals = None
+    if noted:
+        model = noted[0][0]
+        results = model.evaluate_many([(values, root) for _, values, root in noted])
+        _BATCH.answers = [((v, r), x) for (_, v, r), x in zip(noted, results, strict=True)]
     out = []
-    for i in indices:
-        np.random.seed(evaluation_seed(seed, t, i))
-        out.append(fn())
+    try:
+        for i in indices:
+            np.random.seed(evaluation_seed(seed, t, i))
+            out.append(fn())
+        if _BATCH.answers:
+            raise RuntimeError("a batched evaluation did not repeat its proposal")
+    finally:
+        _BATCH.answers = []
     return out
 
 

@@ -8,7 +8,7 @@ order in which the Mesa model, stepping the same replicate alone, appends them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -83,24 +83,30 @@ class EventLog:
         }
         self.batches.append((rows, values))
 
-    def table(self, replicate_ids: NDArray[np.int64]) -> pd.DataFrame:
-        """All rows, ``replicate`` first, each replicate's rows in the order logged.
+    def table(
+        self, replicate_ids: NDArray[np.int64], event_ids: Collection[str] | None = None
+    ) -> pd.DataFrame:
+        """All rows (or those of ``event_ids``), ``replicate`` first, each replicate's rows in
+        the order logged.
 
         Text columns come as pandas Categoricals (a batch mostly repeats a few values), numbers
         as float64, ``date`` as datetime64.
         """
-        if not self.batches:
+        batches = self.batches
+        if event_ids is not None:
+            batches = [b for b in batches if b[1]["event_id"] in event_ids]
+        if not batches:
             frame = pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_COLUMNS})
             frame["date"] = pd.to_datetime(frame["date"])
             frame[["response", "delay_days"]] = frame[["response", "delay_days"]].astype(float)
             frame.insert(0, "replicate", pd.Series(dtype=np.int64))
             return frame
-        sizes = [r.size for r, _ in self.batches]
-        rows = np.concatenate([r for r, _ in self.batches])
-        order = np.lexsort((np.repeat(np.arange(len(self.batches)), sizes), rows))
+        sizes = [r.size for r, _ in batches]
+        rows = np.concatenate([r for r, _ in batches])
+        order = np.lexsort((np.repeat(np.arange(len(batches)), sizes), rows))
         columns: dict[str, Any] = {"replicate": replicate_ids[rows[order]]}
         for name in EVENT_COLUMNS:
-            values = [(r, v[name]) for r, v in self.batches]
+            values = [(r, v[name]) for r, v in batches]
             if name == "date":
                 days = [np.full(r.size, np.datetime64(v, "D")) for r, v in values]
                 columns[name] = np.concatenate(days)[order].astype("datetime64[ns]")

@@ -24,6 +24,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from cstosim.engine.eventlog import EventLog, categorical
+from cstosim.engine.vector_batch import Variation, variation
 from cstosim.language.parameters import Parameters
 from cstosim.language.scenario import Scenario, month_index
 from cstosim.model import draws, metrics, rules
@@ -66,9 +67,16 @@ class VectorRun:
         until: ``"YYYY-MM"`` to run past (or stop before) ``calendar.end``, as for the Mesa model.
     """
 
-    def __init__(self, scenario: Scenario, keys: NDArray[np.uint64], until: str | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        keys: NDArray[np.uint64],
+        until: str | None = None,
+        variation: Variation | None = None,
+    ):
         self.spec = scenario
-        self.params: Parameters = scenario.parameters.model_copy()
+        vary = variation if variation is not None else Variation()
+        self.params: Parameters = scenario.parameters.model_copy(update=vary.params)
         start = month_index(scenario.calendar.start)
         end = month_index(until) if until is not None else month_index(scenario.calendar.end)
         if end < start:
@@ -86,8 +94,13 @@ class VectorRun:
         self.codes = np.array(shared.codes, dtype=object)
         # per-replicate state, (replicates, members) unless noted
         self.alignment = np.tile(shared.alignment, (r, 1))
-        self.alpha = np.tile(shared.alpha, (r, 1, 1))  # (replicates, 2, members)
-        self.beta = np.tile(shared.beta, (r, 1, 1))
+        self.alpha = vary.state.get("alpha", np.tile(shared.alpha, (r, 1, 1)))  # (reps, 2, members)
+        self.beta = vary.state.get("beta", np.tile(shared.beta, (r, 1, 1)))
+        # what differs between replicates though a single run holds it once (vector_batch.py)
+        self.alpha0 = vary.state.get("alpha0", shared.alpha0)
+        self.beta0 = vary.state.get("beta0", shared.beta0)
+        self._ties = vary.state.get("ties")
+        self.severity = vary.severity
         self.grievance = np.tile(shared.grievance, (r, 1))
         self.level = np.tile(shared.level, (r, 1)).astype(np.int64)
         self.roster = np.tile(shared.roster, (r, 1))
@@ -106,6 +119,7 @@ class VectorRun:
         self.log = EventLog(r)
         self.t = 0
         self._events = events_by_month(scenario.events)
+        self._steps = {month: k for k, month in enumerate(self.months)}
         self._record_model: dict[str, list[Any]] = {name: [] for name in MODEL_REPORTERS}
         self._record_members: dict[str, list[Any]] = {
             name: [] for name in AGENT_REPORTERS if name != "member"
@@ -129,6 +143,11 @@ class VectorRun:
     def deciding(self) -> Bool:
         """Members in the alliance's decisions: active or disengaged."""
         return self.roster & (self.level >= ACTIVE) & (self.level <= DISENGAGED)
+
+    @property
+    def ties(self) -> Float:
+        """Ties of sources to members: (sources, members), or (replicates, sources, members)."""
+        return self.shared.ties if self._ties is None else self._ties
 
     def index(self, code: str) -> int | None:
         return self.shared.member_index(code)
@@ -199,7 +218,7 @@ class VectorRun:
                 HANDLERS[ev.type](self, ev)
             # 3. memory, grievance, capacity
             self.alpha, self.beta = rules.forget(
-                self.alpha, self.beta, s.alpha0, s.beta0, p.credibility_memory
+                self.alpha, self.beta, self.alpha0, self.beta0, p.credibility_memory
             )
             self.grievance = rules.grievance_step(self.grievance, p.grievance_decay)
             drains = [w.drain for w in self.wars if w.initiator == s.leader]
@@ -225,7 +244,7 @@ class VectorRun:
         present = self.present()
         inside = np.zeros((self.r, len(s.sources)), dtype=bool)
         inside[:, :n] = present
-        external, internal = rules.threat_split(s.threats, inside, s.ties[:, s.leader])
+        external, internal = rules.threat_split(s.threats, inside, self.ties[..., s.leader])
         security = rules.security_value(external, internal, c[:, INTERSTATE], p)
         entrapment: Any = np.zeros((self.r, n))
         if self.wars:
@@ -324,6 +343,12 @@ class VectorRun:
         a["outside_option"].append(self.outside.copy())
         a["grievance"].append(np.asarray(self.grievance).copy())
 
+    def recorded(self, name: str, month: tuple[int, int]) -> NDArray[Any] | None:
+        """A member reporter (``engagement`` as levels, ABSENT for absent) at the end of
+        ``month``, (replicates, members); None if the run did not record that month."""
+        step = self._steps.get(month)
+        return None if step is None or step >= self.t else self._record_members[name][step]
+
     def tables(self, replicate_ids: Sequence[int] | None = None) -> Chunk:
         """The chunk's tables, rows in replicate order (then month, then member)."""
         ids = np.arange(self.r) if replicate_ids is None else np.asarray(replicate_ids)
@@ -385,3 +410,20 @@ def simulate(
     run = VectorRun(scenario, keys, until)
     run.run()
     return run.tables()
+
+
+def run_variants(
+    variants: Sequence[Scenario],
+    roots: Sequence[int],
+    replicates: int,
+    until: str | None = None,
+) -> VectorRun:
+    """Variant k with replicates ``0..replicates-1`` of root seed ``roots[k]`` (as
+    :func:`run_chunk` keys them), all stepped in one run: replicate ``k·replicates + j`` of the
+    run is replicate j of variant k (:mod:`cstosim.engine.vector_batch`; raises
+    :class:`~cstosim.engine.vector_batch.NotBatchable` for variants it cannot batch)."""
+    keys = np.concatenate([draws.replicate_keys(root, range(replicates)) for root in roots])
+    group = np.repeat(np.arange(len(variants), dtype=np.int64), replicates)
+    run = VectorRun(variants[0], keys, until, variation(variants, group))
+    run.run()
+    return run

@@ -78,9 +78,7 @@ def _names(codes: list[str], b: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def observe(
-    run: VectorRun, ok: Bool, caller: int, kind: int, response: Any, severity: float
-) -> None:
+def observe(run: VectorRun, ok: Bool, caller: int, kind: int, response: Any, severity: Any) -> None:
     """Everyone taking part learns from the answer, in the replicates ``ok`` (§7.3)."""
     p = run.params
     present = run.present()
@@ -101,7 +99,7 @@ def observe(
 
 
 def _answer(
-    run: VectorRun, event_id: str, member: int, crisis: str, severity: float, aggressor: Any
+    run: VectorRun, event_id: str, member: int, crisis: str, severity: Any, aggressor: Any
 ) -> tuple[Any, Any, Bool, Bool]:
     """The alliance's answer in every replicate (as ``cstosim.model.events._answer``)."""
     s, p, n = run.shared, run.params, run.n
@@ -109,7 +107,8 @@ def _answer(
     if aggressor is not None:
         g = run.source_index(aggressor)
         if g is not None:
-            strongest = np.maximum(s.ties[g, s.leader], s.ties[g])
+            ties = run.ties
+            strongest = np.maximum(ties[..., g, s.leader, None], ties[..., g, :])
             # a fellow member taking part: nobody wants to fight it
             fellow = run.present()[:, g, None] if g < n else False
             tie = np.where(fellow, 1.0, strongest)
@@ -143,11 +142,17 @@ def on_invocation(run: VectorRun, ev: Invocation) -> None:
         return
     caller, ok = found
     p = run.params
+    severity: Any = run.severity.get(ev.id, ev.severity)  # per replicate in a batch of variants
     response, blocked, part, blockers = _answer(
-        run, ev.id, caller, ev.crisis, ev.severity, ev.aggressor
+        run,
+        ev.id,
+        caller,
+        ev.crisis,
+        severity if np.ndim(severity) == 0 else severity[:, None],
+        ev.aggressor,
     )
     asked = Outcome(ev.requested)
-    ceiling = float(rules.answer_ceiling(asked.level, ev.severity, p))
+    ceiling: Any = rules.answer_ceiling(asked.level, severity, p)
     response = rules.cap_response(response, ceiling)
     own = rules.outcome_index(response, p)
     suffix = f"; {asked.value} requested" if asked != Outcome.DEPLOYMENT else ""
@@ -170,7 +175,7 @@ def on_invocation(run: VectorRun, ev: Invocation) -> None:
     delay = rules.delay_days(response, p)
     run.log.log(ok, ev.date, ev.id, ev.type, ev.member, outcome, detail, response, delay, consensus)
     kind = CREDIBILITY_ROW[Crisis(ev.crisis)]
-    observe(run, ok, caller, kind, rules.fulfilment(response, ceiling), ev.severity)
+    observe(run, ok, caller, kind, rules.fulfilment(response, ceiling), severity)
 
 
 def on_attack(run: VectorRun, ev: Attack) -> None:
