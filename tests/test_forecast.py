@@ -58,6 +58,7 @@ def write_posterior(folder: Path, hazards: list[float]) -> Path:
     particles.to_parquet(folder / "particles.parquet", index=False)
     manifest = {
         "format": "cstosim-calibration",
+        "format_version": 1,
         "priors": [
             {
                 "name": "parameters.hazard_base",
@@ -170,6 +171,38 @@ def test_bad_input_exits_2(case: Path) -> None:
         assert message in done.output
     with pytest.raises(CalibrationError):
         read_posterior(case / "nothing")
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ({"format_version": 2}, "format version 2; this cstosim reads version 1"),
+        ({"format_version": None}, "format version None"),
+        ({"priors": None}, "priors: expected a list"),
+        ({"priors": [{"name": "x"}]}, "priors: expected a list"),
+        ({"priors": [{"name": "nope", "paths": ["a"], "low": 0, "high": 1}]}, "no column nope"),
+        ({"sha256": {"particles.parquet": "0" * 64}}, "not the file this calibration wrote"),
+    ],
+)
+def test_damaged_posterior_folders_exit_2(case: Path, damage: dict, message: str) -> None:
+    posterior = write_posterior(case / "post", [0.1, 0.2])
+    manifest = json.loads((posterior / "manifest.json").read_text())
+    (posterior / "manifest.json").write_text(json.dumps({**manifest, **damage}))
+    args = [str(case / "tiny.yaml"), "--posterior", str(posterior), "--until", "2021-01"]
+    done = CliRunner().invoke(forecast_command, [*args, "--out", str(case / "never")])
+    assert done.exit_code == 2, done.output
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not (case / "never").exists()
+
+
+def test_posterior_weights_must_be_usable(case: Path) -> None:
+    posterior = write_posterior(case / "post", [0.1, 0.2])
+    table = pd.read_parquet(posterior / "particles.parquet")
+    table["weight"] = [np.nan, 1.0]
+    table.to_parquet(posterior / "particles.parquet", index=False)
+    with pytest.raises(CalibrationError, match="weights must be finite"):
+        read_posterior(posterior)
 
 
 def test_the_shipped_overlay_extends_the_essay_scenario() -> None:

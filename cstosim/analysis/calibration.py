@@ -77,15 +77,17 @@ from cstosim.language.scenario import (
     month_index,
     value_at,
 )
-from cstosim.language.yamlio import dump_yaml
+from cstosim.language.yamlio import dump_yaml, shown
 from cstosim.model.calendar import month_label
 from cstosim.model.levels import STATES
 from cstosim.store.folder import staged_folder
+from cstosim.store.manifest import sha256_file
 
 WORK_SUFFIX = ".abc-work"
 BATCH = 100
 """Particles stepped together in one vector-engine run (:meth:`RecordModel.evaluate_many`)."""
 FORMAT = "cstosim-calibration"
+FORMAT_VERSION = 1
 
 
 class CalibrationError(Exception):
@@ -816,7 +818,8 @@ def calibrate(
         shutil.copy2(db_path, tmp / "abc.db")
         manifest = {
             "format": FORMAT,
-            "format_version": 1,
+            "format_version": FORMAT_VERSION,
+            "sha256": {"particles.parquet": sha256_file(tmp / "particles.parquet")},
             "name": spec.name,
             "calibration_file": str(spec_path),
             "calibration": spec.model_dump(mode="json"),
@@ -932,19 +935,59 @@ def read_particles(particles: pd.DataFrame, priors: Sequence[Prior] = ()) -> Pos
 
 
 def read_posterior(folder: Path) -> Posterior:
-    """The posterior of a calibration results folder (``particles.parquet``, ``manifest.json``)."""
+    """The posterior of a calibration results folder (``particles.parquet``, ``manifest.json``).
+
+    The folder is input like any other (docs/RELIABILITY.md): a manifest of another format or
+    a newer version, priors that are not a list of ``{name, paths, low, high}``, a particles
+    table whose SHA-256 differs from the manifest's or that lacks a prior's column, or weights
+    that are not finite and positive, each raise :class:`CalibrationError` naming the file.
+    """
     folder = Path(folder)
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file() or not (folder / "particles.parquet").is_file():
+    manifest_path, particles_path = folder / "manifest.json", folder / "particles.parquet"
+    if not manifest_path.is_file() or not particles_path.is_file():
         raise CalibrationError(f"{folder} is not a calibration results folder")
-    manifest = _read_json(manifest_path)
-    if manifest.get("format") != FORMAT:
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CalibrationError(f"{manifest_path}: cannot read: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CalibrationError(f"{folder} is not a calibration results folder")
-    priors = [
-        Prior(p["name"], tuple(p["paths"]), float(p["low"]), float(p["high"]))
-        for p in manifest["priors"]
-    ]
-    return read_particles(pd.read_parquet(folder / "particles.parquet"), priors)
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CalibrationError(
+            f"{manifest_path}: format version {shown(version)}; this cstosim reads version "
+            f"{FORMAT_VERSION} (a newer cstosim wrote it?)"
+        )
+    try:
+        priors = [
+            Prior(str(p["name"]), tuple(str(x) for x in p["paths"]), float(p["low"]),
+                  float(p["high"]))
+            for p in manifest["priors"]
+        ]  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        raise CalibrationError(
+            f"{manifest_path}: priors: expected a list of {{name, paths, low, high}} "
+            "(the manifest was edited or damaged)"
+        ) from None
+    expected = (manifest.get("sha256") or {}).get("particles.parquet")
+    if expected is not None and sha256_file(particles_path) != expected:
+        raise CalibrationError(
+            f"{particles_path}: not the file this calibration wrote (its SHA-256 differs from "
+            "the manifest's)"
+        )
+    try:
+        particles = pd.read_parquet(particles_path)
+    except (OSError, ValueError) as exc:
+        raise CalibrationError(f"{particles_path}: cannot read: {exc}") from None
+    missing = [c for c in ("generation", "weight", *(p.name for p in priors)) if c not in particles]
+    if missing:
+        raise CalibrationError(f"{particles_path}: no column {', '.join(missing)}")
+    posterior = read_particles(particles, priors)
+    weights = posterior.weights
+    usable = len(weights) and np.all(np.isfinite(weights)) and (weights >= 0).all()
+    if not usable or not weights.sum() > 0:
+        raise CalibrationError(f"{particles_path}: weights must be finite, >= 0, sum above 0")
+    return posterior
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
