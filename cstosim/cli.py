@@ -75,9 +75,22 @@ def validate(files: tuple[Path, ...], sets: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--indent", default=2, show_default=True, help="Indentation of the JSON output.")
-def schema(indent: int) -> None:
-    """Print the JSON Schema of scenario files (for editors and standard validators)."""
-    from cstosim.language.scenario import json_schema
+@click.option(
+    "--experiment",
+    is_flag=True,
+    help="The schema of experiment files (cstosim sweep) instead of scenario files.",
+)
+def schema(indent: int, experiment: bool) -> None:
+    """Print the JSON Schema of scenario files (for editors and standard validators).
+
+    \b
+    cstosim schema > docs/scenario.schema.json
+    cstosim schema --experiment > docs/experiment.schema.json
+    """
+    if experiment:
+        from cstosim.language.experiment import json_schema
+    else:
+        from cstosim.language.scenario import json_schema
 
     click.echo(json.dumps(json_schema(), indent=indent))
 
