@@ -100,7 +100,7 @@ def test_a_lock_file_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> Non
 
 
 def test_leftovers_of_dead_runs_are_removed_by_the_next_run(tmp_path: Path) -> None:
-    for name in (".out.partial-abc", ".other.partial-x1", ".third.old-12345678"):
+    for name in (".out.partial-abc_1234", ".other.partial-x1x1x1x1", ".third.old-12345678"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "model.parquet").write_bytes(b"half")
     (tmp_path / "third").mkdir()
@@ -113,15 +113,28 @@ def test_leftovers_of_dead_runs_are_removed_by_the_next_run(tmp_path: Path) -> N
     assert len(notes) == 3 and all("left by a killed run" in n for n in notes)
 
 
+def test_a_users_own_hidden_files_are_never_touched(tmp_path: Path) -> None:
+    """Only the exact forms a run leaves count: a user's backups and locks stay."""
+    (tmp_path / "bashrc").write_text("current")
+    (tmp_path / ".bashrc.old-2020").write_text("backup")  # not 8 hex digits
+    (tmp_path / ".notes.old-0123abcd").write_text("a file, not a folder")
+    (tmp_path / ".editor.lock").write_text("pid 12")  # not empty: not ours
+    (tmp_path / ".short.partial-abc").mkdir()  # not mkdtemp's 8 characters
+    (tmp_path / ".file.partial-abcdefgh").write_text("a file, not a folder")
+    before = hidden(tmp_path)
+    assert clean_leftovers(tmp_path) == []
+    assert hidden(tmp_path) == before and (tmp_path / "bashrc").read_text() == "current"
+
+
 def test_leftovers_of_a_live_run_are_kept(tmp_path: Path) -> None:
-    (tmp_path / ".busy.partial-abc").mkdir()
+    (tmp_path / ".busy.partial-abcdefgh").mkdir()
     proc = holder(tmp_path / "busy")
     try:
         assert clean_leftovers(tmp_path) == []
-        assert (tmp_path / ".busy.partial-abc").is_dir()
+        assert (tmp_path / ".busy.partial-abcdefgh").is_dir()
     finally:
         proc.communicate("")
-    assert clean_leftovers(tmp_path) == [tmp_path / ".busy.partial-abc"]
+    assert clean_leftovers(tmp_path) == [tmp_path / ".busy.partial-abcdefgh"]
 
 
 def test_an_aside_whose_target_vanished_is_restored(tmp_path: Path) -> None:

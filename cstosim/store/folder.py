@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -172,8 +173,9 @@ def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
 
     A staging folder ``.NAME.partial-*``, an aside ``.NAME.old-*`` or a lock file ``.NAME.lock``
     belongs to a dead process when nobody holds ``.NAME.lock`` (``held``: the name whose lock
-    this process holds itself). An aside whose target is missing (a run killed between its two
-    renames, which held-back signals make all but impossible) is renamed back, not deleted.
+    this process holds itself). An aside whose target is missing (a run killed with SIGKILL
+    between its two renames) is renamed back, not deleted. Nothing else is touched
+    (:func:`_leftover`).
     """
     removed: list[Path] = []
     try:
@@ -182,13 +184,11 @@ def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
         return removed
     names: dict[str, list[Path]] = {}
     for entry in entries:
-        if entry.name.endswith(LOCK_SUFFIX):
-            names.setdefault(entry.name[1 : -len(LOCK_SUFFIX)], [])
-            continue
-        for marker in (STAGING, ASIDE):
-            head, sep, _ = entry.name[1:].rpartition(marker)
-            if sep and head:
-                names.setdefault(head, []).append(entry)
+        kind, name = _leftover(entry)
+        if kind == "lock":
+            names.setdefault(name, [])
+        elif kind:
+            names.setdefault(name, []).append(entry)
     for name, leftovers in names.items():
         target = parent / name
         lock = _lock_path(target)
@@ -197,7 +197,11 @@ def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
             continue  # a live run owns them
         try:
             for entry in leftovers:
-                if ASIDE in entry.name and not target.exists() and not target.is_symlink():
+                if (
+                    _leftover(entry)[0] == "aside"
+                    and not target.exists()
+                    and not target.is_symlink()
+                ):
                     os.rename(entry, target)
                     log.warning("restored %s from %s (left by a killed run)", target, entry.name)
                     continue
@@ -208,6 +212,31 @@ def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
             if fd is not None:
                 _release(lock, fd)
     return removed
+
+
+_LEFTOVER = re.compile(
+    r"^\.(?P<name>.+?)"
+    r"(?:(?P<staging>\.partial-[a-z0-9_]{8})|(?P<aside>\.old-[0-9a-f]{8})|(?P<lock>\.lock))$"
+)
+
+
+def _leftover(entry: Path) -> tuple[str, str]:
+    """``(kind, target name)`` if ``entry`` is exactly what a run of ours leaves, else ``("", "")``.
+
+    Only our exact forms count, so that a user's own hidden files are never touched: a staging
+    folder ``.NAME.partial-`` + 8 characters of ``mkdtemp``, an aside ``.NAME.old-`` + 8 hex
+    digits (a folder or a link), an empty lock file ``.NAME.lock``.
+    """
+    match = _LEFTOVER.match(entry.name)
+    if match is None:
+        return "", ""
+    if match["staging"] and entry.is_dir() and not entry.is_symlink():
+        return "staging", match["name"]
+    if match["aside"] and (entry.is_dir() or entry.is_symlink()):
+        return "aside", match["name"]
+    if match["lock"] and entry.is_file() and not entry.is_symlink() and entry.stat().st_size == 0:
+        return "lock", match["name"]
+    return "", ""
 
 
 def _remove(path: Path) -> None:
