@@ -1,5 +1,5 @@
 """Projections with parameter uncertainty: parameters drawn from a calibration's posterior,
-replicates within each draw (docs/CALIBRATION-ABC.md, "Forecast").
+replicates within each draw (docs/CALIBRATION.md §3, "Forecast to the end of 2026").
 
 For each of ``draws`` particles resampled by weight, the scenario (or a counterfactual overlay
 that ``extends`` it, e.g. scheduled summits and chair rotations past the record) is run to

@@ -1,7 +1,7 @@
 """``cstosim calibrate CALIBRATION.yaml`` and ``cstosim forecast SCENARIO --posterior DIR``.
 
 Thin commands over :mod:`cstosim.analysis.calibration`, :mod:`cstosim.analysis.forecast` and
-:mod:`cstosim.views.calibration` (docs/CALIBRATION-ABC.md). Exit codes: 0 success; 2 bad input
+:mod:`cstosim.views.calibration` (docs/CALIBRATION.md §1). Exit codes: 0 success; 2 bad input
 (located file errors, an existing output folder, a folder that is not a calibration); 1 a
 failure while running (one line; ``--debug`` shows the traceback); 130 interrupted (a
 calibration keeps its finished generations and resumes when run again).
