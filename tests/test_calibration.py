@@ -316,3 +316,37 @@ def test_evaluate_many_equals_evaluate_on_the_record() -> None:
         want = model.evaluate(values, root)
         assert got["brier"] == want["brier"]
         assert np.array_equal(got["probability"], want["probability"])
+
+
+def test_a_parameter_limited_to_one_scenario(tmp_path: Path) -> None:
+    """The same path in two scenarios may mean two things (a belief in 1992 and in 2021): a
+    parameter with `scenarios:` sets it only in those, and a forecast overlay stands for the
+    scenario it extends."""
+    write_case(tmp_path)
+    (tmp_path / "other.yaml").write_text(
+        SCENARIO.replace("SEV", "0.35").replace("name: synthetic", "name: synthetic-two")
+    )
+    spec = tmp_path / "two.yaml"
+    spec.write_text(
+        CALIBRATION.replace("GEN", "2").replace(
+            "  - file: synthetic.yaml\n", "  - file: synthetic.yaml\n  - file: other.yaml\n"
+        ).replace(
+            "    paths: [events.call-0.severity, events.call-1.severity, events.call-2.severity]",
+            "    paths: [events.call-0.severity]\n    scenarios: [synthetic-two]",
+        )
+    )  # fmt: skip
+    problem = build_problem(load_calibration(spec), tmp_path)
+    first, second = problem.scenarios
+    values = {"severity": 0.8, "parameters.hazard_base": 0.1}
+    severity = next(p for p in problem.priors if p.name == "severity")
+    assert severity.scenarios == ("synthetic-two",)
+    assert apply_values(first, problem.priors, values).events[0].severity == 0.25
+    assert apply_values(second, problem.priors, values).events[0].severity == 0.8
+    assert (
+        apply_values(first, problem.priors, values, as_name="synthetic-two").events[0].severity
+        == 0.8
+    )
+    assert problem.scenario_values()["severity"] == 0.35  # the value in synthetic-two
+    spec.write_text(spec.read_text().replace("scenarios: [synthetic-two]", "scenarios: [nope]"))
+    with pytest.raises(CalibrationError, match="no scenario named nope"):
+        build_problem(load_calibration(spec), tmp_path)

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_vector_agreement import _plain
 
 from cstosim.analysis.calibration import apply_values, build_problem
 from cstosim.engine.vector import run_chunk, run_variants
 from cstosim.engine.vector_batch import PER_REPLICATE_PARAMETERS, NotBatchable, variation
 from cstosim.language.calibration_file import load_calibration
 from cstosim.language.loader import load_scenario
-from tests.test_vector_agreement import _plain
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "scenarios" / "calibration" / "csto-record.yaml"

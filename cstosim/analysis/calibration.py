@@ -107,6 +107,10 @@ class Prior:
     paths: tuple[str, ...]
     low: float
     high: float
+    scenarios: tuple[str, ...] = ()  # the scenario names it applies to; () = every one
+
+    def applies_to(self, scenario_name: str) -> bool:
+        return not self.scenarios or scenario_name in self.scenarios
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class Problem:
         out: dict[str, float] = {}
         for prior in self.priors:
             for scenario in self.scenarios:
+                if not prior.applies_to(scenario.name):
+                    continue
                 data = scenario.model_dump(mode="json")
                 for path in prior.paths:
                     value, problem = value_at(data, path)
@@ -158,10 +164,19 @@ def build_problem(spec: CalibrationFile, base: Path) -> Problem:
     priors = []
     for name, entry in items:
         paths = tuple(entry.paths) if entry is not None and entry.paths else (name,)
+        only = tuple(entry.scenarios) if entry is not None and entry.scenarios else ()
+        unknown = [n for n in only if n not in {s.name for s in scenarios}]
+        if unknown:
+            known = ", ".join(s.name for s in scenarios)
+            raise CalibrationError(
+                f"{name}: scenarios: no scenario named {', '.join(unknown)} (known: {known})"
+            )
         declared: set[tuple[float, float]] = set()
         for path in paths:
             found = False
             for s, data in zip(scenarios, dumps, strict=True):
+                if only and s.name not in only:
+                    continue
                 value, missing = value_at(data, path)
                 if missing is None:
                     if not isinstance(value, int | float) or isinstance(value, bool):
@@ -185,7 +200,7 @@ def build_problem(spec: CalibrationFile, base: Path) -> Problem:
             high = dhigh if high is None else high
         if not low < high:
             raise CalibrationError(f"{name}: the prior needs low < high, got [{low}, {high}]")
-        priors.append(Prior(name, paths, float(low), float(high)))
+        priors.append(Prior(name, paths, float(low), float(high), only))
     problem = Problem(scenarios, weights, tuple(priors), spec.replicates, spec.until)
     for corner in ("low", "high"):  # every prior's bounds must make valid scenarios
         values = {p.name: getattr(p, corner) for p in priors}
@@ -225,11 +240,21 @@ def set_path(node: Any, parts: Sequence[str], value: float) -> Any:
 
 
 def apply_values(
-    scenario: Scenario, priors: Sequence[Prior], values: Mapping[str, float]
+    scenario: Scenario,
+    priors: Sequence[Prior],
+    values: Mapping[str, float],
+    as_name: str | None = None,
 ) -> Scenario:
-    """``scenario`` with each parameter's value at every one of its paths it has."""
+    """``scenario`` with each parameter's value at every one of its paths it has.
+
+    A parameter limited to some scenarios applies when ``scenario``'s name (or ``as_name``: a
+    forecast overlay stands for the scenario it extends) is one of them.
+    """
     data = None
+    name = as_name or scenario.name
     for prior in priors:
+        if not prior.applies_to(name):
+            continue
         for path in prior.paths:
             if data is None:
                 data = scenario.model_dump(mode="json")
@@ -824,7 +849,13 @@ def calibrate(
             "calibration_file": str(spec_path),
             "calibration": spec.model_dump(mode="json"),
             "priors": [
-                {"name": p.name, "paths": list(p.paths), "low": p.low, "high": p.high}
+                {
+                    "name": p.name,
+                    "paths": list(p.paths),
+                    "low": p.low,
+                    "high": p.high,
+                    "scenarios": list(p.scenarios),
+                }
                 for p in problem.priors
             ],
             "scenarios": {
@@ -961,7 +992,7 @@ def read_posterior(folder: Path) -> Posterior:
     try:
         priors = [
             Prior(str(p["name"]), tuple(str(x) for x in p["paths"]), float(p["low"]),
-                  float(p["high"]))
+                  float(p["high"]), tuple(str(x) for x in p.get("scenarios", [])))
             for p in manifest["priors"]
         ]  # fmt: skip
     except (KeyError, TypeError, ValueError):

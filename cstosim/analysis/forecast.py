@@ -40,8 +40,9 @@ def _one_draw(
     root: int,
     replicates: int,
     until: str | None,
+    as_name: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scen = apply_values(scenario, posterior.priors, values)
+    scen = apply_values(scenario, posterior.priors, values, as_name)
     model, members, _ = run_chunk(scen, root, range(replicates), until)
     counts = (
         members.astype({"member": str, "engagement": str})
@@ -66,8 +67,13 @@ def forecast(
     seed: int = 0,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    as_name: str | None = None,
 ) -> Forecast:
-    """Run ``draws`` posterior draws × ``replicates`` replicates of ``scenario`` to ``until``."""
+    """Run ``draws`` posterior draws × ``replicates`` replicates of ``scenario`` to ``until``.
+
+    ``as_name``: the calibrated scenario that ``scenario`` stands for (an overlay extending it),
+    for parameters the calibration limited to some scenarios.
+    """
     if draws < 1 or replicates < 1:
         raise ValueError("draws and replicates must be at least 1")
     sample = posterior.draws(draws, seed)
@@ -79,6 +85,7 @@ def forecast(
             evaluation_seed(seed, 20_000, d),
             replicates,
             until,
+            as_name,
         )
         for d in range(draws)
     ]

@@ -225,7 +225,10 @@ def forecast(
         started = dt.datetime.now(dt.UTC)
         with target_lock(target):  # held from the first draw to the rename
             with executor_for(workers) as executor:
-                result = run_forecast(scenario, posterior, until, draws, replicates, seed, executor)
+                result = run_forecast(
+                    scenario, posterior, until, draws, replicates, seed, executor,
+                    as_name=base.name,
+                )  # fmt: skip
             with staged_folder(target, force) as tmp:
                 result.cohesion.to_csv(tmp / "cohesion.csv", index=False)
                 result.rungs.to_csv(tmp / "rungs.csv", index=False)

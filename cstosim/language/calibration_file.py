@@ -74,6 +74,13 @@ class CalibrationParameter(_Strict):
     )
     low: float | None = Field(default=None, allow_inf_nan=False)
     high: float | None = Field(default=None, allow_inf_nan=False)
+    scenarios: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Names of the scenarios it applies to (default: every scenario with the "
+        "path); two scenarios whose same path means two things (a member's belief in 1992 "
+        "and in 2021) need two parameters",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CalibrationParameter:
