@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cstosim.engine.sweep import SweepChunk, SweepSpec, run_sweep_chunk
+from cstosim.signals import held
 
 Task = tuple[SweepChunk, np.ndarray]
 Result = tuple[SweepChunk, pd.DataFrame]
@@ -76,7 +77,15 @@ class PoolRunner:
         self.jobs = jobs
         self.description = f"{jobs} processes"
         context = multiprocessing.get_context("spawn")
-        self._pool = context.Pool(jobs, initializer=_init_worker, initargs=(spec,))
+        pool = None
+        try:
+            with held():  # each worker's set-up data is written whole (docs/RELIABILITY.md)
+                pool = context.Pool(jobs, initializer=_init_worker, initargs=(spec,))
+        except BaseException:  # an interrupt held back during the start, delivered now
+            if pool is not None:
+                pool.terminate()
+            raise
+        self._pool = pool
 
     def run(self, tasks: Iterable[Task]) -> Iterator[Result]:
         finished: queue.Queue[Any] = queue.Queue()

@@ -32,6 +32,7 @@ import os
 import queue
 import signal
 from collections.abc import Callable, Generator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cstosim.engine.defaults import DEFAULT_ENGINE, DEFAULT_REPLICATES, DEFAULT_SEED, ENGINES
+from cstosim.signals import held
 
 if TYPE_CHECKING:
     from cstosim.language.scenario import Scenario
@@ -339,7 +341,11 @@ def stream_ensemble(
     context = multiprocessing.get_context("spawn")
     finished: queue.Queue[Any] = queue.Queue()
     initargs = (scenario, plan.root_seed, plan.until, plan.engine)
-    with context.Pool(plan.jobs, initializer=_init_worker, initargs=initargs) as pool:
+    with ExitStack() as stack:
+        with held():  # each worker's set-up data is written whole (docs/RELIABILITY.md)
+            pool = stack.enter_context(
+                context.Pool(plan.jobs, initializer=_init_worker, initargs=initargs)
+            )
 
         def submit(number: int) -> None:
             task = (number, plan.chunks[number])

@@ -24,11 +24,12 @@ import re
 import shutil
 import signal
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from cstosim.signals import held
 
 FORMAT = "cstosim-results"
 FORMAT_VERSION = 1
@@ -297,38 +298,8 @@ def _umask() -> int:
     return mask
 
 
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends, then act as they would have.
-
-    Python-level handlers, not the thread's signal mask: a signal sent to the process may be
-    delivered to any of its threads (pyarrow's, BLAS's), and Python runs handlers in the main
-    thread anyway. Outside the main thread handlers cannot be changed; the block runs as is.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-
-    def hold(signum: int, frame: object) -> None:
-        pending.append(signum)
-
-    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for number in pending:
-            handler = previous[signal.Signals(number)]
-            if callable(handler):
-                handler(number, None)
-            elif handler == signal.SIG_DFL:
-                signal.raise_signal(number)
-
-
 def _commit(tmp: Path, target: Path, force: bool, marker: str = MANIFEST) -> None:
-    with _signals_held():
+    with held():
         check_target(
             target, force, marker
         )  # again: something may have appeared while we were running
@@ -341,7 +312,7 @@ def replace_folder(tmp: Path, target: Path) -> None:
     An existing ``target`` is first renamed aside and deleted only once ``tmp`` is in place (a
     symbolic link is unlinked, never followed). SIGINT and SIGTERM wait until it is done.
     """
-    with _signals_held():
+    with held():
         pause_point("rename")
         if not target.exists() and not target.is_symlink():
             os.rename(tmp, target)
