@@ -285,7 +285,7 @@ DAMAGE = {
     "manifest a list": (write("manifest.json", "[1, 2]"), "not a cstosim results manifest"),
     "manifest not JSON": (write("manifest.json", "{"), "cannot read"),
     "newer format": (edit(format_version=99), "written by a newer cstosim"),
-    "replicates edited": (edit(replicates=2), "replicates is 2 but model.parquet holds 4"),
+    "replicates edited": (edit(replicates=2), "replicates is 2 but model.parquet holds"),
     "seed a string": (edit(root_seed="x"), "root_seed"),
     "files missing": (edit(files=None), "files"),
     "scenario name a path": (edit(scenario_name="../../evil"), "scenario_name"),
@@ -321,6 +321,18 @@ def test_damaged_results_folders_are_refused(good: Path, tmp_path: Path, damage:
         assert "bad" in lines[0]  # names the folder or file
     assert sorted(p.name for p in bad.iterdir()) == before  # nothing written
     assert not (tmp_path / "cmp").exists() and hidden(tmp_path) == []
+
+
+def test_a_folder_with_figures_reads_back_every_time(tmp_path: Path) -> None:
+    """The manifest lists the figures too (a list, not a file entry); plot rewrites them."""
+    out = tmp_path / "with-figures"
+    result = cli("run", str(EXAMPLE), "-n", "2", "-q", "--until", "2024-06", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for args in (["plot", str(out)], ["plot", str(out)], ["score", str(out)]):
+        done = cli(*args)
+        assert done.exit_code == 0, (args, done.output)
+    done = cli("compare", str(out), str(out), "--no-plot", "--out", str(tmp_path / "c"))
+    assert done.exit_code == 0, done.output
 
 
 def test_compare_default_folder_stays_under_results(

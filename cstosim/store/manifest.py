@@ -209,8 +209,9 @@ def read_manifest(path: Path) -> dict[str, Any]:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
         raise ResultsError(
-            f"{where}: {field}: {first['msg']} (the manifest was edited or damaged)"
+            f"{where}: {field}: {message} (the manifest was edited or damaged)"
         ) from None
     return manifest
 
@@ -240,7 +241,15 @@ def verify_files(path: Path, manifest: dict[str, Any], names: Sequence[str]) -> 
 @cache
 def _manifest_fields() -> Any:
     """A pydantic model of the manifest fields that plot, score and compare rely on."""
-    from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        StrictInt,
+        StrictStr,
+        ValidationError,
+        field_validator,
+    )
 
     class FileEntry(BaseModel):
         model_config = ConfigDict(extra="allow")
@@ -256,14 +265,22 @@ def _manifest_fields() -> Any:
         until: StrictStr | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
         engine: StrictStr | None = None
         scenario_sha256: StrictStr = Field(pattern=r"^[0-9a-f]{64}$")
-        files: dict[str, FileEntry]
+        files: dict[str, Any]
 
         @field_validator("files")
         @classmethod
-        def lists_every_file(cls, files: dict[str, FileEntry]) -> dict[str, FileEntry]:
-            missing = [n for n in (SCENARIO_FILE, SUMMARY, *TABLE_FILES.values()) if n not in files]
+        def lists_every_file(cls, files: dict[str, Any]) -> dict[str, Any]:
+            names = (SCENARIO_FILE, SUMMARY, *TABLE_FILES.values())
+            missing = [n for n in names if n not in files]
             if missing:
                 raise ValueError(f"does not list {', '.join(missing)}")
+            for name in names:  # FIGURES holds a list of names: not checked
+                try:
+                    FileEntry.model_validate(files[name])
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(part) for part in (name, *first["loc"]))
+                    raise ValueError(f"{where}: {first['msg']}") from None
             return files
 
     return Fields

@@ -214,8 +214,13 @@ def _check_consistent(path: Path, manifest: dict[str, Any], model: pd.DataFrame,
         raise ResultsError(f"{path / MANIFEST}: scenario_name differs from {SCENARIO_FILE}")
 
 
-def read_results(path: Path) -> Results:
-    """Read a results folder written by :class:`ResultsWriter` (every table in memory)."""
+def read_results(path: Path, tables: bool = True) -> Results:
+    """Read a results folder written by :class:`ResultsWriter`.
+
+    ``tables=False`` leaves the three tables on disk (zero-row frames with their columns): what
+    the figures need is in ``summary.csv``, and the tables of a large ensemble do not fit in
+    memory. Every file is verified either way (:func:`verify_files`).
+    """
     from cstosim.language.loader import load_scenario
     from cstosim.language.yamlio import ScenarioError
 
@@ -224,9 +229,10 @@ def read_results(path: Path) -> Results:
     verify_files(path, manifest, [SCENARIO_FILE, SUMMARY, *TABLE_FILES.values()])
     if manifest["files"][SCENARIO_FILE]["sha256"] != manifest["scenario_sha256"]:
         raise ResultsError(f"{path / MANIFEST}: two different hashes of {SCENARIO_FILE}")
+    read = read_table if tables else _empty_table
     try:
         scenario = load_scenario(path / SCENARIO_FILE)
-        tables = {name: read_table(path / filename) for name, filename in TABLE_FILES.items()}
+        frames = {name: read(path / filename) for name, filename in TABLE_FILES.items()}
         summary = pd.read_csv(
             path / SUMMARY,
             parse_dates=["date"],
@@ -239,13 +245,40 @@ def read_results(path: Path) -> Results:
     except (OSError, ValueError) as exc:
         raise ResultsError(f"{path}: cannot read results: {exc}") from None
     summary["member"] = summary["member"].replace("", pd.NA)
-    _check_consistent(path, manifest, tables["model"], scenario.name)
+    if tables:
+        _check_consistent(path, manifest, frames["model"], scenario.name)
+    else:
+        _check_counts(path, manifest, scenario)
     return Results(
         path=path,
         manifest=manifest,
         scenario=scenario,
-        model=tables["model"],
-        members=tables["members"],
-        events=tables["events"],
+        model=frames["model"],
+        members=frames["members"],
+        events=frames["events"],
         summary=summary,
     )
+
+
+def _empty_table(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).empty_table().to_pandas()
+
+
+def _check_counts(path: Path, manifest: dict[str, Any], scenario: Scenario) -> None:
+    """As :func:`_check_consistent`, from the Parquet metadata: one model row per replicate
+    and month."""
+    import pyarrow.parquet as pq
+
+    from cstosim.language.scenario import calendar_months
+
+    months = calendar_months(scenario.calendar.start, manifest["until"] or scenario.calendar.end)
+    rows = pq.ParquetFile(path / TABLE_FILES["model"]).metadata.num_rows
+    if rows != manifest["replicates"] * months:
+        raise ResultsError(
+            f"{path / MANIFEST}: replicates is {manifest['replicates']} but "
+            f"{TABLE_FILES['model']} holds {rows} rows for {months} months; the manifest was edited"
+        )
+    if manifest["scenario_name"] != scenario.name:
+        raise ResultsError(f"{path / MANIFEST}: scenario_name differs from {SCENARIO_FILE}")

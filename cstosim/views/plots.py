@@ -383,7 +383,7 @@ def _member_title(ax: Axes, results: Results, code: str, colour: str) -> None:
 
 
 def _members(results: Results) -> list[str]:
-    present = set(results.members["member"].unique()) if len(results.members) else set()
+    present = set(results.summary["member"].dropna().unique())
     ordered = [c for c in results.scenario.members if c in present]
     return ordered + sorted(present - set(ordered))
 
@@ -550,7 +550,7 @@ def plot_results(folder: Path, fmt: str = "png", results: Results | None = None)
     if fmt not in FORMATS:
         raise ValueError(f"unknown figure format {fmt!r}; expected one of {', '.join(FORMATS)}")
     folder = Path(folder)
-    results = results if results is not None else read_results(folder)
+    results = results if results is not None else read_results(folder, tables=False)
     out = folder / FIGURES
     out.mkdir(exist_ok=True)
     paths = []
