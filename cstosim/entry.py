@@ -8,6 +8,7 @@ window in which Python's own handling applies is Python's start-up alone.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Any
@@ -28,4 +29,21 @@ def run() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: nothing was written\n")
         sys.exit(EXIT_INTERRUPTED)
-    main()
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            _end_now(exc.code)
+        raise
+
+
+def _end_now(code: int) -> None:
+    """End an interrupted process at once, its clean-up done (staging folder removed, pool
+    terminated, message printed): Python's own shutdown, with a worker pool's threads stopped
+    half-way by the interrupt, can crash (a fault test saw a segmentation fault there)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
