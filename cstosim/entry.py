@@ -8,6 +8,7 @@ window in which Python's own handling applies is Python's start-up alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -42,8 +43,6 @@ def _end_now(code: int) -> None:
     terminated, message printed): Python's own shutdown, with a worker pool's threads stopped
     half-way by the interrupt, can crash (a fault test saw a segmentation fault there)."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):
-            pass
     os._exit(code)
