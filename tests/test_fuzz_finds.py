@@ -1,9 +1,9 @@
-"""Minimal reproductions of the defects the fuzzer found (docs/RELIABILITY.md, "Findings").
+"""Minimal reproductions of the defects the fuzzer found (docs/RELIABILITY.md, "What it
+found"): each section names the defect as found, where it was and where it was fixed.
 
-Each test names the defect as found, where it was and where it was fixed. A defect found in
-code this work does not own, while it is open, is a strict xfail naming the file and function
-(and an entry of ``oracle.KNOWN``, so the fuzzing tests count it apart); it fails (XPASS) once
-the defect is fixed, as a reminder to make it a plain test and drop the entry.
+The fuzzing harness itself is ``tests/fuzz`` (package ``fuzz``, which these tests borrow the
+oracle's checks from). A defect found and reported but not fixed yet gets an entry of
+``fuzz.oracle.KNOWN`` (the fuzzing tests count its cases apart) and a strict xfail here.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from fuzz.corpus import EXPERIMENT_SEEDS, ROOT
+from fuzz.oracle import judge_lines
 
 from cstosim.cli import main
-from cstosim.language.yamlio import MAX_MESSAGE, ScenarioError
-
-from .corpus import EXPERIMENT_SEEDS, ROOT
-from .oracle import judge_lines
+from cstosim.language.yamlio import MAX_MESSAGE, ScenarioError, parse_located
 
 EXAMPLE = ROOT / "scenarios" / "example-triad.yaml"
 
@@ -146,8 +145,9 @@ def _experiment(tmp_path: Path, old: str, new: str) -> Path:
 
 
 @needs_experiments
-@pytest.mark.parametrize("ref", ["x" * 300, "a/" * 3000 + "a.yaml"])
-def test_experiment_with_a_too_long_scenario_path(tmp_path: Path, ref: str) -> None:
+def test_experiment_with_a_too_long_scenario_path(tmp_path: Path) -> None:
+    # (a 300-character file name: tests/test_experiment.py; here a 6,000-character path)
+    ref = "a/" * 3000 + "a.yaml"
     from cstosim.language.experiment import load_experiment
 
     path = _experiment(tmp_path, "scenario: ../csto-2022-2023.yaml", f"scenario: {ref}")
@@ -173,3 +173,95 @@ def test_experiment_listing_one_base_many_times_is_refused_quickly(tmp_path: Pat
         load_experiment(path)
     assert time.process_time() - started < 5 * one  # not 300 loads of the same file
     assert "the same scenario file as scenarios[0]" in str(info.value.problems[1])
+
+
+# ---- 4. alias bombs took seconds to refuse -----------------------------------------------------
+# Found as: two "billion laughs" values at `events.4.date` of a scenario took 5.8 s of CPU
+# before validate refused them ("more than 100000 values made by YAML aliases"): the reader
+# expanded aliases value by value and counted until the limit. Fixed in
+# cstosim/language/yamlio.py (_Converter.count_aliases, _size): before anything is expanded,
+# each alias adds the size of what it stands for (memoised per node), and the document is
+# refused at the alias that passes the limit, so a bomb costs about as much as its text.
+
+LIMIT_MESSAGE = (
+    "more than 100000 values made by YAML aliases (the limit of alias expansion; an alias "
+    "expanding to a huge document?)"
+)
+
+
+def laughs(levels: int, width: int, indent: str = "") -> str:
+    """A billion-laughs value: level i lists level i - 1 ``width`` times."""
+    parts = [f"&l0 [{', '.join(['lol'] * width)}]"]
+    parts += [f"&l{i} [{', '.join([f'*l{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "[" + f",\n{indent}".join(parts) + "]"
+
+
+def refused_quickly(text: str, seconds: float = 1.0) -> list[str]:
+    """The problems of ``text``, which must be refused within ``seconds`` of CPU."""
+    started = time.process_time()
+    with pytest.raises(ScenarioError) as info:
+        parse_located(text, "bomb.yaml")
+    assert time.process_time() - started < seconds  # milliseconds in fact; it took seconds
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(("levels", "width"), [(9, 10), (12, 10), (30, 2), (6, 100)])
+def test_a_billion_laughs_is_refused_at_once(levels: int, width: int) -> None:
+    [line] = refused_quickly(f"a: {laughs(levels, width)}\n")
+    assert line.endswith(LIMIT_MESSAGE)
+
+
+def test_the_bomb_is_located_at_the_alias_that_passes_the_limit() -> None:
+    # the aliases of lines 2 to 4 make 110 + 1,110 + 11,110 values, each *l3 of line 5 makes
+    # 11,111 more: the eighth passes 100,000
+    text = "a: " + laughs(6, 10, indent="   ") + "\n"
+    [line] = refused_quickly(text)
+    row = text.splitlines()[4]
+    assert line == f"bomb.yaml:5:{row.index('*l3') + 1 + 7 * len('*l3, ')}: {LIMIT_MESSAGE}"
+
+
+def test_one_anchor_with_many_aliases_is_refused_at_once() -> None:
+    text = "a: [&x [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol], " + "*x, " * 20_000 + "x]\n"
+    [line] = refused_quickly(text, seconds=5.0)  # (reading the 100 kB of text takes most)
+    assert line.startswith("bomb.yaml:1:") and line.endswith(LIMIT_MESSAGE)
+
+
+def test_the_scenario_of_the_find_is_refused_quickly(tmp_path: Path) -> None:
+    bombs = f"{laughs(12, 6)}\n"
+    path = example_with(tmp_path, "date: 2020-03-02", f"date: {bombs}")
+    started = time.process_time()
+    [line] = problems(validate(path))
+    assert time.process_time() - started < 2.0
+    assert line.endswith(LIMIT_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("links", "message"),
+    [(400, "nesting too deep (limit 64 levels of mappings and lists)"), (5000, LIMIT_MESSAGE)],
+)
+def test_long_chains_of_aliases_are_refused(links: int, message: str) -> None:
+    chain = "\n".join(f"k{i}: &a{i} [*a{i - 1}]" for i in range(1, links))
+    [line] = refused_quickly(f"k0: &a0 [x]\n{chain}\n", seconds=5.0)
+    assert line.endswith(message)
+
+
+def test_aliases_below_the_limit_still_expand() -> None:
+    data, _ = parse_located(f"a: {laughs(4, 10)}\nb: *l3\n", "ok.yaml")
+    assert len(data["b"]) == 10 and data["b"][0][0][0] == ["lol"] * 10
+    problem = refused_quickly("a: &x [1, *x]\n")
+    assert problem == ["bomb.yaml:1:4: a[1]: recursive YAML alias (a value that contains itself)"]
+
+
+def test_nothing_is_expanded_before_a_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cstosim.language import yamlio
+
+    converted: list[object] = []
+    original = yamlio._Converter.convert
+
+    def convert(self: yamlio._Converter, node: object, path: yamlio.Path_) -> object:
+        converted.append(path)
+        return original(self, node, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(yamlio._Converter, "convert", convert)
+    refused_quickly(f"a: {laughs(9, 10)}\n")
+    assert converted == []
