@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the harness lives in tests/fuzz (package `fuzz`)
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                 workers[conn] = (proc, next_index, time.perf_counter())
                 next_index += 1
         while any(index is not None for _, index, _ in workers.values()):
-            ready = wait(list(workers), timeout=5.0)
+            ready = cast(list[Connection], wait(list(workers), timeout=5.0))
             now = time.perf_counter()
             for conn in ready:
                 proc, index, _ = workers[conn]

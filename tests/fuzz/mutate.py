@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from cstosim.language import scenario as scenario_language
+
 from .corpus import EXPERIMENT_SEEDS, HEADER, SCENARIO_SEEDS, Seed, seed
 from .emit import Anchored, Key, Raw, emit, quoted, to_json_safe
 from .emit import key as key_text
@@ -629,17 +631,36 @@ def op_delete(b: Builder, rnd: random.Random) -> None:
     b.log(f"delete {_fmt(path)}")
 
 
+def _list_at(data: dict[str, Any], key: str) -> list[Any]:
+    """``data[key]`` if it is a list, else a new empty list."""
+    value = data.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _dict_at(data: dict[str, Any], key: str) -> dict[Any, Any]:
+    """``data[key]`` if it is a mapping, else a new empty mapping."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _mappings(data: Any) -> list[Path_]:
     return [p for p in paths(data) if isinstance(get(data, p), dict) and get(data, p)]
 
 
-def op_duplicate_key(b: Builder, rnd: random.Random) -> None:
-    data = b.ensure_data()
+def _some_mapping(data: Any, rnd: random.Random) -> tuple[Path_, dict[Any, Any]] | None:
+    """The path of a random non-empty mapping of ``data``, and the mapping (None: none)."""
     maps = _mappings(data)
     if not maps:
-        return
+        return None
     path = rnd.choice(maps)
-    node = get(data, path)
+    return path, get(data, path)
+
+
+def op_duplicate_key(b: Builder, rnd: random.Random) -> None:
+    data = b.ensure_data()
+    if (found := _some_mapping(data, rnd)) is None:
+        return
+    path, node = found
     name = rnd.choice(list(node))
     value = copy.deepcopy(node[name]) if rnd.random() < 0.5 else _pick(rnd, OTHER_TYPES)
     items = list(node.items())
@@ -681,11 +702,9 @@ def op_unicode(b: Builder, rnd: random.Random) -> None:
     data = b.ensure_data()
     texts = leaves(data, lambda v: isinstance(v, str) and not isinstance(v, Raw))
     if rnd.random() < 0.3:  # a key
-        maps = _mappings(data)
-        if not maps:
+        if (found := _some_mapping(data, rnd)) is None:
             return
-        path = rnd.choice(maps)
-        node = get(data, path)
+        path, node = found
         old = rnd.choice(list(node))
         new = funny_text(rnd, str(old))
         items = [((Key(quoted(new)) if k == old else k), v) for k, v in node.items()]
@@ -712,9 +731,9 @@ def op_long(b: Builder, rnd: random.Random) -> None:
         put(data, path, value)
         b.log(f"long value {_fmt(path)} ({len(value)} chars)")
     elif choice == 1:  # a long key
-        maps = _mappings(data)
-        path = rnd.choice(maps)
-        node = get(data, path)
+        if (found := _some_mapping(data, rnd)) is None:
+            return
+        path, node = found
         node[long_text(rnd)] = 1
         b.log(f"long key in {_fmt(path)}")
     elif choice == 2:  # a long list made of copies of one of its items
@@ -736,12 +755,18 @@ def op_long(b: Builder, rnd: random.Random) -> None:
         b.log(f"long slug {_fmt(path)} ({size})")
 
 
-def op_deep(b: Builder, rnd: random.Random) -> None:
+def _put_anywhere(b: Builder, rnd: random.Random, value: Any, what: str) -> None:
+    """Put ``value`` at a random place of the data; log ``what`` (``{path}`` for the place)."""
     data = b.ensure_data()
     path = rnd.choice(paths(data)[1:] or [("x",)])
-    value = deep_raw(rnd) if rnd.random() < 0.6 else deep_data(rnd)
     put(data, path, value)
-    b.log(f"deep {_fmt(path)} ({len(str(value)) if isinstance(value, Raw) else 'block'})")
+    b.log(what.format(path=_fmt(path)))
+
+
+def op_deep(b: Builder, rnd: random.Random) -> None:
+    value = deep_raw(rnd) if rnd.random() < 0.6 else deep_data(rnd)
+    size = len(str(value)) if isinstance(value, Raw) else "block"
+    _put_anywhere(b, rnd, value, f"deep {{path}} ({size})")
 
 
 def op_alias(b: Builder, rnd: random.Random) -> None:
@@ -784,9 +809,9 @@ def op_alias(b: Builder, rnd: random.Random) -> None:
         put(data, path, Raw(rnd.choice(["*nope", "&a", "& x", "*", "&a *b", "[&a 1, &a 2, *a]"])))
         b.log(f"odd anchor at {_fmt(path)}")
     else:  # an alias as a key
-        maps = _mappings(data)
-        path = rnd.choice(maps)
-        node = get(data, path)
+        if (found := _some_mapping(data, rnd)) is None:
+            return
+        path, node = found
         node[Key(f"&{name} k")] = 1
         node[Key(f"? *{name}")] = 2
         b.log(f"alias key in {_fmt(path)}")
@@ -800,11 +825,8 @@ def _recursive(b: Builder, data: Any, first: Path_, later: Path_, name: str) -> 
 
 
 def op_tag(b: Builder, rnd: random.Random) -> None:
-    data = b.ensure_data()
-    path = rnd.choice(paths(data)[1:] or [("x",)])
     value = Raw(rnd.choice(TAGGED))
-    put(data, path, value)
-    b.log(f"tag {_fmt(path)} = {value}")
+    _put_anywhere(b, rnd, value, "tag {path} = " + str(value).replace("{", "{{").replace("}", "}}"))
 
 
 def op_move(b: Builder, rnd: random.Random) -> None:
@@ -823,11 +845,9 @@ def op_move(b: Builder, rnd: random.Random) -> None:
 
 def op_rename(b: Builder, rnd: random.Random) -> None:
     data = b.ensure_data()
-    maps = _mappings(data)
-    if not maps:
+    if (found := _some_mapping(data, rnd)) is None:
         return
-    path = rnd.choice(maps)
-    node = get(data, path)
+    path, node = found
     old = rnd.choice(list(node))
     text = str(old)
     new = rnd.choice(
@@ -939,20 +959,7 @@ def op_parent(b: Builder, rnd: random.Random) -> None:
     b.log(f"parent {source}: " + "; ".join(inner.log))
 
 
-EVENT_TYPES = [
-    "invocation",
-    "war",
-    "attack",
-    "summit",
-    "drill",
-    "outside_engagement",
-    "diplomatic_signal",
-    "chair_rotation",
-    "treaty_renewal",
-    "join",
-    "parameter_shock",
-    "nope",
-]
+EVENT_TYPES = [*scenario_language.EVENT_TYPES, "nope"]
 
 
 def op_timeline(b: Builder, rnd: random.Random) -> None:
@@ -961,8 +968,8 @@ def op_timeline(b: Builder, rnd: random.Random) -> None:
         return
     if "extends" in data:
         return _child_timeline(b, data, rnd)
-    events = data.get("events") if isinstance(data.get("events"), list) else []
-    observations = data.get("observations") if isinstance(data.get("observations"), list) else []
+    events = _list_at(data, "events")
+    observations = _list_at(data, "observations")
     entries = [("events", i) for i in range(len(events))] + [
         ("observations", i) for i in range(len(observations))
     ]
@@ -990,7 +997,7 @@ def op_timeline(b: Builder, rnd: random.Random) -> None:
         entry[field_name] = rnd.choice(EVENT_TYPES if where == "events" else KINDS)
         b.log(f"{where}[{i}].{field_name} = {entry[field_name]}")
     elif choice == 3:  # a date at or past the edges
-        calendar = data.get("calendar") if isinstance(data.get("calendar"), dict) else {}
+        calendar = _dict_at(data, "calendar")
         options = [
             calendar.get("start"),
             calendar.get("end"),
@@ -1132,9 +1139,9 @@ def op_valid(b: Builder, rnd: random.Random) -> None:
         return
     if b.origin.kind == "experiment":
         return _valid_experiment(b, data, rnd)
-    members = data.get("members") if isinstance(data.get("members"), dict) else {}
-    events = data.get("events") if isinstance(data.get("events"), list) else []
-    calendar = data.get("calendar") if isinstance(data.get("calendar"), dict) else {}
+    members = _dict_at(data, "members")
+    events = _list_at(data, "events")
+    calendar = _dict_at(data, "calendar")
     choice = rnd.randrange(7)
     if choice == 0 and members:
         code = rnd.choice(list(members))
@@ -1208,7 +1215,7 @@ def op_experiment(b: Builder, rnd: random.Random) -> None:
     if not isinstance(data, dict):
         return
     choice = rnd.randrange(7)
-    factors = data.get("factors") if isinstance(data.get("factors"), dict) else {}
+    factors = _dict_at(data, "factors")
     if choice == 0:
         path = rnd.choice(FACTOR_PATHS)
         factors[path] = _factor_spec(rnd)
@@ -1222,7 +1229,7 @@ def op_experiment(b: Builder, rnd: random.Random) -> None:
         data["sampler"] = _pick(rnd, SAMPLERS)
         b.log(f"sampler = {_show(data['sampler'])}")
     elif choice == 3:
-        outcomes = data.get("outcomes") if isinstance(data.get("outcomes"), dict) else {}
+        outcomes = _dict_at(data, "outcomes")
         name = rnd.choice(["x", "arm_exits", "Bad-Name", "", "a" * 300])
         outcomes[name] = _pick(rnd, OUTCOMES)
         data["outcomes"] = outcomes

@@ -10,6 +10,7 @@ chunk of their sweep. A few dozen runs in all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from hypothesis import strategies as st
 
 from .conftest import fuzz_settings
 from .corpus import EXPERIMENT_SEEDS, SCENARIO_SEEDS, Seed, seed, slices
-from .mutate import VALID_OPS, make_case
-from .oracle import check, check_run, check_sweep
+from .mutate import VALID_OPS, Case, make_case
+from .oracle import Verdict, check, check_run, check_sweep
 
 FULL = [n for n in SCENARIO_SEEDS if "extends" not in seed(n).data]
 ORIGINS = [
@@ -30,18 +31,24 @@ ORIGINS = [
 numbers = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=3)
 
 
+def check_then_run(
+    workspace: Path, case: Case, runner: Callable[[Path, Case, Path], Verdict], folder: Path
+) -> None:
+    """Check ``case``; if it is accepted, run it with ``runner`` in ``folder``."""
+    verdict = check(workspace, case)
+    assert verdict.acceptable, f"{case.describe()}\n{verdict.explain()}"
+    if verdict.status == "accepted":
+        ran = runner(workspace, case, folder)
+        assert ran.ok, f"{case.describe()}\n{ran.explain()}"
+
+
 @fuzz_settings(20)
 @given(origin=st.sampled_from(ORIGINS), mutations=numbers)
 def test_accepted_scenarios_run(
     workspace: Path, tmp_path_factory: pytest.TempPathFactory, origin: Seed, mutations: list[int]
 ) -> None:
     case = make_case(origin, mutations, "ci-run", VALID_OPS)
-    verdict = check(workspace, case)
-    assert verdict.acceptable, f"{case.describe()}\n{verdict.explain()}"
-    if verdict.status != "accepted":
-        return
-    ran = check_run(workspace, case, tmp_path_factory.mktemp("run"))
-    assert ran.ok, f"{case.describe()}\n{ran.explain()}"
+    check_then_run(workspace, case, check_run, tmp_path_factory.mktemp("run"))
 
 
 @pytest.mark.skipif(not EXPERIMENT_SEEDS, reason="no scenarios/experiments/*.yaml in this tree")
@@ -51,9 +58,4 @@ def test_accepted_experiments_sweep(
     workspace: Path, tmp_path_factory: pytest.TempPathFactory, name: str, mutations: list[int]
 ) -> None:
     case = make_case(seed(name), mutations, "ci-sweep", VALID_OPS)
-    verdict = check(workspace, case)
-    assert verdict.acceptable, f"{case.describe()}\n{verdict.explain()}"
-    if verdict.status != "accepted":
-        return
-    ran = check_sweep(workspace, case, tmp_path_factory.mktemp("sweep"))
-    assert ran.ok, f"{case.describe()}\n{ran.explain()}"
+    check_then_run(workspace, case, check_sweep, tmp_path_factory.mktemp("sweep"))
