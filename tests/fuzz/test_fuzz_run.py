@@ -42,7 +42,7 @@ def check_then_run(
         assert ran.ok, f"{case.describe()}\n{ran.explain()}"
 
 
-@fuzz_settings(20)
+@fuzz_settings(15)
 @given(origin=st.sampled_from(ORIGINS), mutations=numbers)
 def test_accepted_scenarios_run(
     workspace: Path, tmp_path_factory: pytest.TempPathFactory, origin: Seed, mutations: list[int]
