@@ -54,7 +54,7 @@ MEMORY_LIMIT = 6 * 2**30
 """Address-space limit of a worker: a memory bomb becomes a MemoryError, not a dead machine."""
 
 
-SLICE_SHARE = 0.5
+SLICE_SHARE = 0.6
 """Share of the cases made from a slice of a complete scenario (its header, members, actors
 and six events; ``tests/fuzz/corpus.py``) rather than a whole shipped file: slices take a
 third of the time to check, so the campaign gets further on one process."""
