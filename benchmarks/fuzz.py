@@ -13,8 +13,8 @@ time is killed and counted as a hang. Failing inputs are written to ``OUT/failur
 with ``case.json`` (seed file, mutations, log, verdict) and the command that reproduces them:
 ``python benchmarks/fuzz.py --seed S --case N``.
 
-    python benchmarks/fuzz.py                  # 100,000 cases on 2 processes
-    python benchmarks/fuzz.py -n 2000 --jobs 2 --runs 20
+    python benchmarks/fuzz.py                  # 100,000 cases on 1 process
+    python benchmarks/fuzz.py -n 2000 --jobs 2 --runs 20   # two processes
     python benchmarks/fuzz.py --time-limit 3600   # stop after an hour, print what was done
     python benchmarks/fuzz.py --seed 7 --case 1234   # one case again, verbose
 """

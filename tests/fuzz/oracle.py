@@ -75,7 +75,7 @@ def wall_limit(seconds: float) -> Iterator[None]:
 @dataclass(frozen=True)
 class Known:
     """A defect found by fuzzing and reported, not fixed here (its owner fixes it): cases that
-    show it are counted apart, so CI stays green while it is open (test_regressions.py holds
+    show it are counted apart, so CI stays green while it is open (tests/test_fuzz_finds.py holds
     a strict xfail for each, which fails once the defect is fixed: then drop the entry)."""
 
     id: str
@@ -85,7 +85,7 @@ class Known:
 
 KNOWN: list[Known] = []
 """Open defects found by fuzzing, reported and not fixed yet (none at the moment: the two found
-in cstosim/language/experiment.py are fixed, see test_regressions.py)."""
+in cstosim/language/experiment.py are fixed, see tests/test_fuzz_finds.py)."""
 
 
 @dataclass
