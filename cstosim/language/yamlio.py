@@ -28,7 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import CollectionStartEvent
+from ruamel.yaml.events import AliasEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.parser import Parser
 from ruamel.yaml.reader import ReaderError
@@ -112,9 +112,12 @@ class _DepthLimitedComposer(Composer):
         super().__init__(loader)
         self._nesting = 0
         self.warn_double_anchors = False  # reusing an anchor's name is plain YAML, not a warning
+        self.alias_marks: list[Any] = []  # where each alias (*name) is written, in order
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            self.alias_marks.append(event.start_mark)
         if not isinstance(event, CollectionStartEvent):
             return super().compose_node(parent, index)
         if self._nesting >= MAX_DEPTH:
@@ -151,28 +154,46 @@ def _too_deep() -> str:
 
 
 class _Converter:
+    """Turns the composed nodes into plain data and the location map, collecting problems."""
+
     def __init__(self, file: str):
         self.file = file
         self.locations: dict[Path_, Location] = {}
         self.problems: list[Problem] = []
         self._scalars: SafeConstructor = YAML(typ="safe", pure=True).constructor
         self._open: set[int] = set()  # ids of the collection nodes being converted (alias cycles)
-        self._done: set[int] = set()  # ids of the nodes converted once: a second time is an alias
-        self._aliased = 0  # values added by aliases
 
     def loc(self, node: Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
-    def convert(self, node: Node, path: Path_) -> Any:
-        if id(node) in self._done:
-            self._aliased += 1
-            if self._aliased > MAX_ALIAS_VALUES:
+    def count_aliases(self, root: Node, marks: list[Any]) -> None:
+        """Refuse, before anything is expanded, a document whose aliases would make more than
+        MAX_ALIAS_VALUES values ("billion laughs"), at the alias that passes the limit.
+
+        Walks the document as written (each node once, in order; ``marks`` are the aliases'
+        places in that order) and adds, at each alias, the size of what it expands to: a bomb
+        costs as much as its text, not as its expansion."""
+        sizes: dict[int, int] = {}
+        seen: set[int] = set()
+        aliased = 0
+        places = iter(marks)
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) not in seen:
+                seen.add(id(node))
+                stack.extend(reversed(_nodes_under(node, keys=True)))
+                continue
+            aliased += _size(node, sizes)
+            mark = next(places, node.start_mark)
+            if aliased > MAX_ALIAS_VALUES:
                 message = (
                     f"more than {MAX_ALIAS_VALUES} values made by YAML aliases "
                     "(the limit of alias expansion; an alias expanding to a huge document?)"
                 )
-                raise _Limit(node.start_mark, message)
-        self._done.add(id(node))
+                raise _Limit(mark, message)
+
+    def convert(self, node: Node, path: Path_) -> Any:
         self.locations[path] = self.loc(node)
         tag = _tag(node)
         if isinstance(node, MappingNode | SequenceNode):
@@ -247,6 +268,37 @@ class _Converter:
             node, path, f"YAML tag {written} is not allowed (only plain YAML: maps, lists, scalars)"
         )
         return None
+
+
+def _nodes_under(node: Node, keys: bool = False) -> list[Node]:
+    """The nodes directly under ``node``, in the order written: values (and ``keys``)."""
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in (pair if keys else pair[1:])]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _size(root: Node, sizes: dict[int, int]) -> int:
+    """How many values converting ``root`` makes (itself and everything under it, aliases
+    expanded), at most just above MAX_ALIAS_VALUES; ``sizes`` memoises it by node id. Without
+    recursion, so aliases may nest as deep as they like; a value that contains itself (an error
+    :class:`_Converter` reports) counts once where it recurs."""
+    cap = MAX_ALIAS_VALUES + 1
+    visiting: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, below_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        below = _nodes_under(node)
+        if below_done:
+            sizes[id(node)] = min(cap, 1 + sum(sizes.get(id(n), 1) for n in below))
+        elif id(node) not in visiting:  # visiting but not sized: an ancestor (a cycle)
+            visiting.add(id(node))
+            stack.append((node, True))
+            stack.extend((n, False) for n in below)
+    return sizes[id(root)]
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -364,6 +416,7 @@ def parse_located(text: str, name: str = "<string>") -> tuple[Any, dict[Path_, L
         raise _error(name, 1, 1, "the file is empty; expected a mapping of scenario fields")
     converter = _Converter(name)
     try:
+        converter.count_aliases(node, yaml.composer.alias_marks)
         data = converter.convert(node, ())
     except _Limit as exc:
         raise _error(name, exc.mark.line + 1, exc.mark.column + 1, exc.message) from None
