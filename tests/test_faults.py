@@ -158,17 +158,16 @@ def test_run_killed_at_random_moments(name: str, run_reference, tmp_path: Path) 
         seen = kill_at(proc, rng.uniform(0.0, seconds), SIGNALS[name])
         code, err = finish(proc)
         kind = complete_or_absent(target)
-        outcomes[
-            f"{kind} ({'workers starting or running' if seen['workers'] else 'no workers'})"
-        ] += 1
+        python_own = code == -SIGNALS[name] and name != "SIGKILL"
+        when = "workers starting or running" if seen["workers"] else "no workers"
+        outcomes[f"{kind} ({'stopped while Python started or ended' if python_own else when})"] += 1
         if code == 0:
             assert kind == "complete"
             continue
-        if code == -SIGNALS[name] and name != "SIGKILL":
+        if python_own:
             # Python's own handling: while Python itself started (nothing written yet) or
             # while it shut down after the command ended (the folder complete and verified)
             assert hidden(tmp_path) == [], err
-            outcomes[f"{kind}, stopped while Python started or ended"] += 1
             continue
         assert code == EXPECTED_EXIT[name], err
         if name != "SIGKILL":
