@@ -78,7 +78,7 @@ def test_two_concurrent_runs_into_one_folder(tmp_path: Path) -> None:
     mixed (the folder verifies and holds the winner's replicates)."""
     out = tmp_path / "out"
     args = ["run", str(EXAMPLE), "--no-plot", "-q", "-j", "1", "--out", str(out)]
-    first = subprocess.Popen([str(CSTOSIM), *args, "-n", "3000"], stdout=subprocess.PIPE,
+    first = subprocess.Popen([str(CSTOSIM), *args, "-n", "10000"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, cwd=tmp_path)  # fmt: skip
     lock = tmp_path / ".out.lock"
     deadline = time.monotonic() + 60
@@ -95,7 +95,7 @@ def test_two_concurrent_runs_into_one_folder(tmp_path: Path) -> None:
     assert first.poll() is None, "the loser must stop before the winner ends"
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert read_results(out).manifest["replicates"] == 3000
+    assert read_results(out).manifest["replicates"] == 10000
     assert not lock.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     print(f"the loser stopped after {loser_seconds:.2f} s")
     assert os.path.isdir(out)
