@@ -953,7 +953,7 @@ def op_parent(b: Builder, rnd: random.Random) -> None:
     if b.folder != source.rsplit("/", 1)[0]:
         rel = "../" + rel
     if b.origin.kind == "experiment" and isinstance(data.get("scenarios"), list):
-        data["scenarios"][0] = rel
+        data["scenarios"][:1] = [rel]  # an earlier mutation may have emptied the list
     else:
         data["extends" if b.origin.kind == "scenario" else "scenario"] = rel
     b.log(f"parent {source}: " + "; ".join(inner.log))
