@@ -292,4 +292,7 @@ def test_calibrate_killed_then_resumed(name: str, tmp_path: Path) -> None:
         pd.read_parquet(reference / "particles.parquet"),
         pd.read_parquet(target / "particles.parquet"),
     )
+    # killed after its rename, a calibration leaves its work folder and lock: the next run
+    # into the same parent removes them
+    assert finish(start(run_args(tmp_path / "next", "-n", "2"), tmp_path))[0] == 0
     assert hidden(tmp_path) == []

@@ -105,12 +105,15 @@ def test_leftovers_of_dead_runs_are_removed_by_the_next_run(tmp_path: Path) -> N
         (tmp_path / name / "model.parquet").write_bytes(b"half")
     (tmp_path / "third").mkdir()
     (tmp_path / ".gone.lock").write_text("")
+    (tmp_path / ".fit.abc-work").mkdir()  # a calibration killed after its rename
+    (tmp_path / "fit").mkdir()
+    (tmp_path / ".resume.abc-work").mkdir()  # a calibration to resume: kept
     (tmp_path / ".keep-me").mkdir()  # not ours: never touched
     result = cli("run", str(EXAMPLE), "-n", "2", "-q", "--no-plot", "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    assert hidden(tmp_path) == [".keep-me"]
+    assert hidden(tmp_path) == [".keep-me", ".resume.abc-work"]
     notes = [line for line in result.output.splitlines() if line.startswith("note:")]
-    assert len(notes) == 3 and all("left by a killed run" in n for n in notes)
+    assert len(notes) == 4 and all("left by a killed run" in n for n in notes)
 
 
 def test_a_users_own_hidden_files_are_never_touched(tmp_path: Path) -> None:

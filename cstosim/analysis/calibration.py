@@ -80,10 +80,9 @@ from cstosim.language.scenario import (
 from cstosim.language.yamlio import dump_yaml, shown
 from cstosim.model.calendar import month_label
 from cstosim.model.levels import STATES
-from cstosim.store.folder import staged_folder
+from cstosim.store.folder import WORK_SUFFIX, staged_folder
 from cstosim.store.manifest import sha256_file
 
-WORK_SUFFIX = ".abc-work"
 BATCH = 100
 """Particles stepped together in one vector-engine run (:meth:`RecordModel.evaluate_many`)."""
 FORMAT = "cstosim-calibration"

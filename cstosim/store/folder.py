@@ -41,6 +41,8 @@ TABLE_FILES = {"model": "model.parquet", "members": "members.parquet", "events":
 STAGING = ".partial-"
 ASIDE = ".old-"
 LOCK_SUFFIX = ".lock"
+WORK_SUFFIX = ".abc-work"
+"""A calibration's resumable work folder beside its target (cstosim.analysis.calibration)."""
 
 log = logging.getLogger("cstosim.store")
 
@@ -172,9 +174,10 @@ def _release(path: Path, fd: int) -> None:
 def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
     """Remove what killed runs left in ``parent``; return what was removed.
 
-    A staging folder ``.NAME.partial-*``, an aside ``.NAME.old-*`` or a lock file ``.NAME.lock``
-    belongs to a dead process when nobody holds ``.NAME.lock`` (``held``: the name whose lock
-    this process holds itself). An aside whose target is missing (a run killed with SIGKILL
+    A staging folder ``.NAME.partial-*``, an aside ``.NAME.old-*``, a lock file ``.NAME.lock`` or
+    a calibration's work folder ``.NAME.abc-work`` whose ``NAME`` is complete (killed after its
+    rename) belongs to a dead process when nobody holds ``.NAME.lock`` (``held``: the name whose
+    lock this process holds itself). An aside whose target is missing (a run killed with SIGKILL
     between its two renames) is renamed back, not deleted. Nothing else is touched
     (:func:`_leftover`).
     """
@@ -198,11 +201,11 @@ def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
             continue  # a live run owns them
         try:
             for entry in leftovers:
-                if (
-                    _leftover(entry)[0] == "aside"
-                    and not target.exists()
-                    and not target.is_symlink()
-                ):
+                missing = not target.exists() and not target.is_symlink()
+                kind = _leftover(entry)[0]
+                if kind == "work" and missing:
+                    continue  # a calibration to resume, not a leftover
+                if kind == "aside" and missing:
                     os.rename(entry, target)
                     log.warning("restored %s from %s (left by a killed run)", target, entry.name)
                     continue
@@ -217,7 +220,8 @@ def clean_leftovers(parent: Path, held: str | None = None) -> list[Path]:
 
 _LEFTOVER = re.compile(
     r"^\.(?P<name>.+?)"
-    r"(?:(?P<staging>\.partial-[a-z0-9_]{8})|(?P<aside>\.old-[0-9a-f]{8})|(?P<lock>\.lock))$"
+    r"(?:(?P<staging>\.partial-[a-z0-9_]{8})|(?P<aside>\.old-[0-9a-f]{8})|(?P<lock>\.lock)"
+    r"|(?P<work>\.abc-work))$"
 )
 
 
@@ -237,6 +241,8 @@ def _leftover(entry: Path) -> tuple[str, str]:
         return "aside", match["name"]
     if match["lock"] and entry.is_file() and not entry.is_symlink() and entry.stat().st_size == 0:
         return "lock", match["name"]
+    if match["work"] and entry.is_dir() and not entry.is_symlink():
+        return "work", match["name"]
     return "", ""
 
 
