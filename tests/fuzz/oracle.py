@@ -399,7 +399,7 @@ MODEL_RANGES = {
     "credibility_mean": (0.0, 1.0),
     "engaged_share": (0.0, 1.0),
     "polarization": (0.0, _INF),
-    "blocs": (1.0, _INF),
+    "blocs": (0.0, _INF),  # 0 in months when no member takes part (results/README.md)
     "consensus_capacity": (0.0, 1.0),
     "exits": (0.0, _INF),
     "capacity": (0.0, 1.0),
