@@ -20,8 +20,9 @@ from typing import Any
 import click
 
 from cstosim import __version__
-from cstosim.commands.guard import EXIT_BAD_INPUT, Main
+from cstosim.commands.guard import Main
 from cstosim.engine.defaults import DEFAULT_ENGINE, DEFAULT_REPLICATES, DEFAULT_SEED, ENGINES
+from cstosim.exits import EXIT_BAD_INPUT
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})

@@ -14,8 +14,7 @@ import signal
 import sys
 from typing import Any
 
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+from cstosim.exits import EXIT_INTERRUPTED, EXIT_TERMINATED
 
 
 def _terminated(signum: int, frame: Any) -> None:

@@ -84,7 +84,11 @@ def children(pid: int) -> int:
 
 def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]:
     """Wait for the process, then for every process of its group (workers) to end."""
-    _, err = proc.communicate(timeout=timeout)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # pragma: no cover - the failure this test exists to find
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"{proc.args[1:3]} did not end within {timeout} s (hung after a signal?)")
     deadline = time.monotonic() + 30
     while group_alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -230,32 +234,41 @@ def sweep_args(experiment: Path, out: Path) -> list[str]:
             "--chunk-runs", "40"]  # fmt: skip
 
 
+def kill_until_done(args: list[str], target: Path, seconds: float, name: str, cwd: Path) -> None:
+    """Start ``cstosim ARGS`` and kill it at a random moment, up to ``KILLS`` times, until it
+    finishes or its ``target`` is in place; then run it once more unkilled if needed."""
+    rng = random.Random(f"{SEED}-{args[0]}-{name}")
+    for _ in range(KILLS):
+        proc = start(args, cwd)
+        kill_at(proc, rng.uniform(0.0, seconds), SIGNALS[name])
+        code, err = finish(proc)
+        assert code in (0, EXPECTED_EXIT[name], -SIGNALS[name]), err
+        if code == 130:
+            assert len(one_line(err)) == 1, err
+        if code == 0 or target.exists():  # done, or killed after its folder was renamed
+            break
+    if not target.exists():
+        code, err = finish(start(args, cwd))
+        assert code == 0, err
+
+
+def timed(args: list[str], cwd: Path) -> float:
+    """Seconds that ``cstosim ARGS`` takes, unkilled (the span the kill moments are drawn from)."""
+    began = time.monotonic()
+    code, err = finish(start(args, cwd))
+    assert code == 0, err
+    return time.monotonic() - began
+
+
 @pytest.mark.parametrize("name", ["SIGKILL", "SIGINT"])
 def test_sweep_killed_then_resumed(name: str, tmp_path: Path) -> None:
     from cstosim.store.sweeps import read_sweep
 
     experiment = tmp_path / "experiment.yaml"
     experiment.write_text(SWEEP)
-    reference = tmp_path / "reference"
-    began = time.monotonic()
-    assert finish(start(sweep_args(experiment, reference), tmp_path))[0] == 0
-    seconds = time.monotonic() - began
-    rng = random.Random(f"{SEED}-sweep-{name}")
-    target = tmp_path / "sweep"
-    for _ in range(KILLS):
-        proc = start(sweep_args(experiment, target), tmp_path)
-        kill_at(proc, rng.uniform(0.0, seconds), SIGNALS[name])
-        code, err = finish(proc)
-        assert code in (0, EXPECTED_EXIT[name], -SIGNALS[name]), err
-        if code == 0:
-            break
-        if code == 130:
-            assert len(one_line(err)) == 1, err
-        if target.exists():  # killed after its folder was renamed into place
-            assert read_sweep(target).outcomes is not None
-            break
-    code, err = finish(start(sweep_args(experiment, target), tmp_path))
-    assert code == 0, err
+    reference, target = tmp_path / "reference", tmp_path / "sweep"
+    seconds = timed(sweep_args(experiment, reference), tmp_path)
+    kill_until_done(sweep_args(experiment, target), target, seconds, name, tmp_path)
     pd.testing.assert_frame_equal(read_sweep(reference).outcomes, read_sweep(target).outcomes)
     assert hidden(tmp_path) == []
 
@@ -266,28 +279,9 @@ def test_calibrate_killed_then_resumed(name: str, tmp_path: Path) -> None:
 
     spec = write_case(tmp_path / "case", generations=3)
     args = ["calibrate", str(spec), "--no-plot", "--no-predictive", "-q"]
-    reference = tmp_path / "reference"
-    began = time.monotonic()
-    code, err = finish(start([*args, "--out", str(reference)], tmp_path))
-    assert code == 0, err
-    seconds = time.monotonic() - began
-    rng = random.Random(f"{SEED}-calibrate-{name}")
-    target = tmp_path / "fit"
-    for _ in range(KILLS):
-        proc = start([*args, "--out", str(target)], tmp_path)
-        kill_at(proc, rng.uniform(0.0, seconds), SIGNALS[name])
-        code, err = finish(proc)
-        assert code in (0, EXPECTED_EXIT[name], -SIGNALS[name]), err
-        if code == 0:
-            break
-        if code == 130:
-            assert len(one_line(err)) == 1, err
-        if target.exists():  # killed after its folder was renamed into place
-            assert (target / "particles.parquet").is_file()
-            break
-    if not target.exists():
-        code, err = finish(start([*args, "--out", str(target)], tmp_path))
-        assert code == 0, err
+    reference, target = tmp_path / "reference", tmp_path / "fit"
+    seconds = timed([*args, "--out", str(reference)], tmp_path)
+    kill_until_done([*args, "--out", str(target)], target, seconds, name, tmp_path)
     pd.testing.assert_frame_equal(
         pd.read_parquet(reference / "particles.parquet"),
         pd.read_parquet(target / "particles.parquet"),

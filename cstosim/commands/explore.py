@@ -25,7 +25,7 @@ from typing import Any
 
 import click
 
-from cstosim.commands.guard import EXIT_BAD_INPUT
+from cstosim.exits import EXIT_BAD_INPUT
 
 
 class BadInput(Exception):

@@ -17,10 +17,7 @@ from typing import Any
 
 import click
 
-from cstosim.entry import EXIT_INTERRUPTED, EXIT_TERMINATED
-
-EXIT_BAD_INPUT = 2
-EXIT_FAILURE = 1
+from cstosim.exits import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED
 
 
 class Terminated(KeyboardInterrupt):
