@@ -294,3 +294,20 @@ def test_the_cli_imports_nothing_heavy() -> None:
         [sys.executable, "-c", validate], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "0 []"
+
+
+def test_an_interrupt_a_library_wrapped_is_still_an_interrupt(tmp_path: Path, monkeypatch) -> None:
+    """pyabc's SQLAlchemy session turns Ctrl-C during a flush into PendingRollbackError."""
+    from cstosim.engine import ensemble
+
+    def wrapped(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("session rolled back") from None  # context still set
+
+    monkeypatch.setattr(ensemble, "run_replicate", wrapped)
+    result = run("-n", "2", "-j", "1", "--engine", "mesa", "--out", str(tmp_path / "f"))
+    assert result.exit_code == 130, result.output
+    assert "interrupted: no results folder was written" in result.output
+    assert not (tmp_path / "f").exists()

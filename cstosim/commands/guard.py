@@ -48,6 +48,19 @@ class Main(click.Group):
             sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
 
 
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM in ``exc``'s chain of causes, if any (a fault test found pyabc's
+    SQLAlchemy session raising PendingRollbackError for an interrupt during a flush)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 class _NoteHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from cstosim.language.yamlio import escape
@@ -102,6 +115,11 @@ def guard(
         terminated = isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated)
         sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     except Exception as exc:
+        cause = _interrupt_behind(exc)
+        if cause is not None:  # a library turned Ctrl-C into its own error (SQLAlchemy does)
+            click.echo(f"interrupted: {escape(interrupted)}", err=True)
+            terminated = isinstance(cause, Terminated)
+            sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         if debug:
             raise
         if isinstance(exc, OSError) and exc.strerror:
